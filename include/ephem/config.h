@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ephem.conf: the host's settings, trusted issuers and the rules that map tokens to
+ * login names. Documented in ephem.conf(5). Read as: built-in defaults, then the
+ * file, then module arguments (which use the same "key=value" syntax and apply to
+ * the [host] section), so ephemctl and the PAM module read it identically.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ephem/conffile.h"
+#include "ephem/keys.h"
+#include "ephem/userconf.h"
+
+#ifndef EPHEM_CONFIG_PATH
+#define EPHEM_CONFIG_PATH "/etc/ephem/ephem.conf"
+#endif
+#ifndef EPHEM_STATE_DIR
+#define EPHEM_STATE_DIR "/run/ephem"
+#endif
+
+#define CONFIG_MAX_ISSUERS 64u
+#define CONFIG_MAX_RULES 256u
+#define CONFIG_MAX_LIST 64u          /* words in one list value */
+#define TOKEN_MAX_LENGTH_LIMIT 65536u /* the highest max_token_length one may configure */
+
+typedef struct ephem_issuer {
+        char *name;      /* the section's argument: [issuer NAME] */
+        char *iss;       /* the exact "iss" value */
+        char *keys_path;
+        unsigned algorithms; /* bit set of 1 << jws_alg */
+        uint64_t max_token_lifetime; /* 0: the host's */
+        bool breakglass;
+        unsigned line;
+
+        /* Loaded on first use: most logins need one issuer's keys only. */
+        bool keys_loaded;
+        int keys_error; /* negative errno when loading failed */
+        char keys_error_text[CONF_ERROR_MAX];
+        keyset keys;
+} ephem_issuer;
+
+typedef struct claim_match {
+        char *claim; /* a claim name, or a path "a/b" into nested objects */
+        char **patterns; /* the value must glob-match one of these */
+} claim_match;
+
+typedef struct ephem_rule {
+        char *name;
+        char **issuers; /* issuer section names */
+        claim_match *matches;
+        size_t n_matches;
+        char **logins; /* patterns, with ${claim} substitution */
+        char **groups; /* supplementary host groups */
+        uint64_t max_session; /* 0: not limited by the rule */
+        unsigned line;
+} ephem_rule;
+
+typedef struct ephem_config {
+        char *path;
+        char **audiences;
+        uint64_t leeway;
+        uint64_t max_token_lifetime;
+        uint64_t max_token_length;
+        uint64_t fail_delay_ms;
+        char *state_dir;
+        bool debug;
+        userconf users;
+        ephem_issuer *issuers;
+        size_t n_issuers;
+        ephem_rule *rules;
+        size_t n_rules;
+} ephem_config;
+
+/*
+ * Loads the configuration from `path` (NULL: EPHEM_CONFIG_PATH), then applies
+ * `argv` (module arguments; "config=" and "debug" are understood, any other
+ * "key=value" sets a [host] key). Checks the result as a whole. Key files are not
+ * read here (see issuer_keys()).
+ * Returns 0 and *ret, or a negative errno with err set (the file's line if any).
+ */
+int config_load(const char *path, int argc, const char **argv, ephem_config **ret, conf_error *err);
+void config_free(ephem_config *c);
+
+/* The path a module argument list selects: the value of "config=", else NULL. */
+const char *config_path_from_args(int argc, const char **argv);
+
+const ephem_issuer *config_find_issuer_by_iss(const ephem_config *c, const char *iss);
+const ephem_issuer *config_find_issuer(const ephem_config *c, const char *name);
+
+/* The issuer's keys, loaded on first call. Returns 0 and *ret, or the load error
+ * (message in issuer->keys_error_text). */
+int issuer_keys(ephem_issuer *issuer, const keyset **ret);
+
+/* The token lifetime limit for this issuer (its own, else the host's). */
+uint64_t issuer_max_lifetime(const ephem_config *c, const ephem_issuer *i);

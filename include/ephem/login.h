@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a successful `auth` hands on to `account` and `session`. sshd runs auth (and
+ * account) in a forked child when it uses keyboard-interactive, so pam_set_data()
+ * is gone by session time: the record lives in <state>/logins/<id> (root only), and
+ * only its random id travels, in the PAM environment (EPHEM_LOGIN_ID).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ephem/token.h"
+#include "ephem/userconf.h"
+
+#define LOGIN_ID_LEN 32u
+#define LOGIN_ENV "EPHEM_LOGIN_ID"
+
+typedef struct login_record {
+        char id[LOGIN_ID_LEN + 1];
+        char user[USER_NAME_MAX + 1];
+        char fingerprint[TOKEN_FP_LEN + 1];
+        char *issuer; /* section name */
+        char *iss, *sub, *jti, *rule;
+        char **groups;
+        int64_t exp, iat, auth_time;
+        uint64_t max_session; /* the rule's, 0: none */
+} login_record;
+
+void login_record_done(login_record *r);
+
+/* Fills a record from a verified token, the login name and the allowing rule. */
+int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule,
+                            const char *user, int64_t now);
+
+/* Gives the record a fresh random id and writes it. 0 or negative errno. */
+int login_record_save(const char *state_dir, login_record *r);
+
+/* Reads the record `id` (hex, LOGIN_ID_LEN). -ENOENT, -EBADMSG, -EINVAL, -errno. */
+int login_record_load(const char *state_dir, const char *id, login_record *ret);
+
+int login_record_remove(const char *state_dir, const char *id);
+
+/* True when id is LOGIN_ID_LEN lowercase hex digits. */
+bool login_id_valid(const char *id);

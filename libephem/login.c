@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ephem/login.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ephem/kvrecord.h"
+#include "ephem/macro.h"
+#include "ephem/state.h"
+#include "ephem/strutil.h"
+
+void login_record_done(login_record *r) {
+        free(r->issuer);
+        free(r->iss);
+        free(r->sub);
+        free(r->jti);
+        free(r->rule);
+        strv_free(r->groups);
+        *r = (login_record){ 0 };
+}
+
+bool login_id_valid(const char *id) {
+        if (!id || strlen(id) != LOGIN_ID_LEN)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+static int dup_field(char **field, const char *value) {
+        *field = strdup(strempty(value));
+        return *field ? 0 : -ENOMEM;
+}
+
+int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule,
+                            const char *user, int64_t now) {
+        login_record r = { 0 };
+
+        if (strlen(user) > USER_NAME_MAX)
+                return -EINVAL;
+        strcpy(r.user, user);
+        memcpy(r.fingerprint, t->fingerprint, sizeof(r.fingerprint));
+        r.exp = t->exp;
+        r.iat = t->iat;
+        r.auth_time = now;
+        r.max_session = rule ? rule->max_session : 0;
+        if (dup_field(&r.issuer, t->issuer ? t->issuer->name : "") < 0 || dup_field(&r.iss, t->iss) < 0 ||
+            dup_field(&r.sub, t->sub) < 0 || dup_field(&r.jti, t->jti) < 0 ||
+            dup_field(&r.rule, rule ? rule->name : "") < 0)
+                goto oom;
+        for (char **g = rule ? rule->groups : NULL; g && *g; g++)
+                if (strv_extend(&r.groups, *g) < 0)
+                        goto oom;
+        *ret = r;
+        return 0;
+oom:
+        login_record_done(&r);
+        return -ENOMEM;
+}
+
+int login_record_save(const char *state_dir, login_record *r) {
+        _cleanup_close_ int dfd = -1;
+        kv_writer w = { 0 };
+        int k;
+
+        k = random_hex(r->id, LOGIN_ID_LEN / 2);
+        if (k < 0)
+                return k;
+        dfd = state_open_subdir(state_dir, "logins", 0700);
+        if (dfd < 0)
+                return dfd;
+        kvw_add(&w, "user", r->user);
+        kvw_add(&w, "fingerprint", r->fingerprint);
+        kvw_add(&w, "issuer", r->issuer);
+        kvw_add(&w, "iss", r->iss);
+        kvw_add(&w, "sub", r->sub);
+        kvw_add(&w, "jti", r->jti);
+        kvw_add(&w, "rule", r->rule);
+        kvw_addf(&w, "exp", "%" PRId64, r->exp);
+        kvw_addf(&w, "iat", "%" PRId64, r->iat);
+        kvw_addf(&w, "auth_time", "%" PRId64, r->auth_time);
+        kvw_addf(&w, "max_session", "%" PRIu64, r->max_session);
+        for (char **g = r->groups; g && *g; g++)
+                kvw_add(&w, "group", *g);
+        k = kvw_commit_at(&w, dfd, r->id, 0600);
+        kvw_done(&w);
+        return k;
+}
+
+static int parse_i64(const char *s, int64_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > INT64_MAX)
+                return -ERANGE;
+        *ret = (int64_t) v;
+        return 0;
+}
+
+static int on_field(const char *key, const char *value, void *userdata) {
+        login_record *r = userdata;
+
+        if (streq(key, "user")) {
+                if (strlen(value) > USER_NAME_MAX)
+                        return -EBADMSG;
+                strcpy(r->user, value);
+                return 0;
+        }
+        if (streq(key, "fingerprint")) {
+                if (strlen(value) != TOKEN_FP_LEN)
+                        return -EBADMSG;
+                strcpy(r->fingerprint, value);
+                return 0;
+        }
+        if (streq(key, "issuer"))
+                return r->issuer ? -EBADMSG : dup_field(&r->issuer, value);
+        if (streq(key, "iss"))
+                return r->iss ? -EBADMSG : dup_field(&r->iss, value);
+        if (streq(key, "sub"))
+                return r->sub ? -EBADMSG : dup_field(&r->sub, value);
+        if (streq(key, "jti"))
+                return r->jti ? -EBADMSG : dup_field(&r->jti, value);
+        if (streq(key, "rule"))
+                return r->rule ? -EBADMSG : dup_field(&r->rule, value);
+        if (streq(key, "group"))
+                return strv_extend(&r->groups, value);
+        if (streq(key, "exp"))
+                return parse_i64(value, &r->exp) < 0 ? -EBADMSG : 0;
+        if (streq(key, "iat"))
+                return parse_i64(value, &r->iat) < 0 ? -EBADMSG : 0;
+        if (streq(key, "auth_time"))
+                return parse_i64(value, &r->auth_time) < 0 ? -EBADMSG : 0;
+        if (streq(key, "max_session"))
+                return parse_u64(value, &r->max_session) < 0 ? -EBADMSG : 0;
+        return 0; /* fields of newer versions */
+}
+
+int login_record_load(const char *state_dir, const char *id, login_record *ret) {
+        _cleanup_close_ int dfd = -1;
+        char buf[KV_RECORD_MAX];
+        login_record r = { 0 };
+        size_t len;
+        int k;
+
+        if (!login_id_valid(id))
+                return -EINVAL;
+        dfd = state_open_subdir(state_dir, "logins", 0700);
+        if (dfd < 0)
+                return dfd;
+        k = kv_read_at(dfd, id, buf, sizeof(buf), &len);
+        if (k < 0)
+                return k;
+        k = kv_parse(buf, len, on_field, &r);
+        if (k == 0 && (!r.user[0] || !r.iss || !r.jti || r.exp == 0))
+                k = -EBADMSG;
+        if (k < 0) {
+                login_record_done(&r);
+                return k;
+        }
+        memcpy(r.id, id, LOGIN_ID_LEN + 1);
+        *ret = r;
+        return 0;
+}
+
+int login_record_remove(const char *state_dir, const char *id) {
+        _cleanup_close_ int dfd = -1;
+
+        if (!login_id_valid(id))
+                return -EINVAL;
+        dfd = state_open_subdir(state_dir, "logins", 0700);
+        if (dfd < 0)
+                return dfd;
+        if (unlinkat(dfd, id, 0) < 0)
+                return negative_errno();
+        return 0;
+}

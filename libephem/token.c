@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ephem/token.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ephem/b64url.h"
+#include "ephem/json.h"
+#include "ephem/macro.h"
+
+static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *fmt, ...) {
+        va_list ap;
+
+        v->reason = r;
+        v->detail[0] = '\0';
+        if (fmt) {
+                va_start(ap, fmt);
+                (void) vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+void token_free(ephem_token *t) {
+        if (!t)
+                return;
+        if (t->header)
+                json_decref(t->header);
+        if (t->claims)
+                json_decref(t->claims);
+        free(t->signature);
+        free(t);
+}
+
+void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
+        static const char hex[] = "0123456789abcdef";
+        uint8_t d[32];
+        unsigned dl = 0;
+
+        if (EVP_Digest(s, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d)) {
+                memset(ret, '0', TOKEN_FP_LEN);
+                ret[TOKEN_FP_LEN] = '\0';
+                return;
+        }
+        for (unsigned i = 0; i < TOKEN_FP_LEN / 2; i++) {
+                ret[2 * i] = hex[d[i] >> 4];
+                ret[2 * i + 1] = hex[d[i] & 15];
+        }
+        ret[TOKEN_FP_LEN] = '\0';
+}
+
+const char *token_claim_string(const ephem_token *t, const char *path) {
+        json_t *v = json_lookup_path(t->claims, path);
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static ephem_reason decode_part(const char *s, size_t len, size_t max_json, json_t **ret,
+                                const char *what, ephem_verdict *v) {
+        _cleanup_free_ uint8_t *raw = NULL;
+        size_t rawlen;
+        ephem_reason r;
+        int k;
+
+        k = b64url_decode(s, len, &raw, &rawlen);
+        if (k == -ENOMEM)
+                return refuse(v, EPHEM_R_INTERNAL, "out of memory");
+        if (k < 0)
+                return refuse(v, EPHEM_R_BASE64, "%s", what);
+        r = json_parse_object(raw, rawlen, max_json, ret);
+        if (r != EPHEM_OK)
+                return refuse(v, r, "%s", what);
+        return EPHEM_OK;
+}
+
+/* Header parameters that would let the token choose its own key or processing. */
+static const char *const forbidden_header[] = { "crit", "jku", "jwk", "x5u", "x5c", "zip", "b64", "cty" };
+
+static ephem_reason check_header(ephem_token *t, ephem_verdict *v) {
+        const json_t *alg = json_object_get(t->header, "alg");
+        const json_t *typ = json_object_get(t->header, "typ");
+        const json_t *kid = json_object_get(t->header, "kid");
+
+        if (!alg)
+                return refuse(v, EPHEM_R_HEADER_INVALID, "the header has no alg");
+        if (!json_is_string(alg))
+                return refuse(v, EPHEM_R_HEADER_INVALID, "alg is not a string");
+        if (strcasecmp(json_string_value(alg), "none") == 0)
+                return refuse(v, EPHEM_R_ALG_NONE, NULL);
+        t->alg = jws_alg_from_string(json_string_value(alg));
+        if (t->alg == JWS_ALG_INVALID || strlen(json_string_value(alg)) != json_string_length(alg))
+                return refuse(v, EPHEM_R_ALG_UNSUPPORTED, "alg is not ES256, ES384, RS256, PS256 or EdDSA");
+
+        for (size_t i = 0; i < ELEMENTSOF(forbidden_header); i++)
+                if (json_object_get(t->header, forbidden_header[i]))
+                        return refuse(v, EPHEM_R_HEADER_FORBIDDEN, "header parameter '%s'", forbidden_header[i]);
+
+        if (typ) {
+                const char *s;
+                if (!json_is_string(typ))
+                        return refuse(v, EPHEM_R_TYP, "typ is not a string");
+                s = json_string_value(typ);
+                /* RFC 7515 4.1.9: media type names are case-insensitive and may omit
+                 * "application/". RFC 9068 access tokens are at+jwt. */
+                if (strncasecmp(s, "application/", 12) == 0)
+                        s += 12;
+                if (strcasecmp(s, "JWT") != 0 && strcasecmp(s, "at+jwt") != 0)
+                        return refuse(v, EPHEM_R_TYP, "typ is neither JWT nor at+jwt");
+                t->typ = json_string_value(typ);
+        }
+        if (kid) {
+                if (!json_is_string(kid) || json_string_length(kid) == 0 ||
+                    json_string_length(kid) > KEY_KID_MAX ||
+                    strlen(json_string_value(kid)) != json_string_length(kid))
+                        return refuse(v, EPHEM_R_HEADER_INVALID, "kid is not a string of 1 to %u bytes", KEY_KID_MAX);
+                t->kid = json_string_value(kid);
+        }
+        return EPHEM_OK;
+}
+
+/* Every string and array in the payload is bounded, wherever it is. */
+static bool payload_bounded(const json_t *j, const char **ret_what) {
+        const char *key;
+        json_t *val;
+        size_t i;
+
+        switch (json_typeof(j)) {
+        case JSON_STRING:
+                if (json_string_length(j) > CLAIM_STRING_MAX) {
+                        *ret_what = "a string longer than 4096 bytes";
+                        return false;
+                }
+                return true;
+        case JSON_ARRAY:
+                if (json_array_size(j) > CLAIM_ARRAY_MAX) {
+                        *ret_what = "an array of more than 256 elements";
+                        return false;
+                }
+                json_array_foreach(j, i, val)
+                        if (!payload_bounded(val, ret_what))
+                                return false;
+                return true;
+        case JSON_OBJECT:
+                if (json_object_size(j) > CLAIM_ARRAY_MAX) {
+                        *ret_what = "an object of more than 256 members";
+                        return false;
+                }
+                json_object_foreach((json_t *) j, key, val) {
+                        if (strlen(key) > CLAIM_ID_MAX) {
+                                *ret_what = "a member name longer than 1024 bytes";
+                                return false;
+                        }
+                        if (!payload_bounded(val, ret_what))
+                                return false;
+                }
+                return true;
+        default:
+                return true;
+        }
+}
+
+/* Picks up standard claims that have the right type; token_verify() insists on them. */
+static void pick_claims(ephem_token *t) {
+        const json_t *c = t->claims;
+
+        t->iss = json_is_string(json_object_get(c, "iss")) ? json_string_value(json_object_get(c, "iss")) : NULL;
+        t->sub = json_is_string(json_object_get(c, "sub")) ? json_string_value(json_object_get(c, "sub")) : NULL;
+        t->jti = json_is_string(json_object_get(c, "jti")) ? json_string_value(json_object_get(c, "jti")) : NULL;
+        t->has_exp = json_is_timestamp(json_object_get(c, "exp"), &t->exp);
+        t->has_iat = json_is_timestamp(json_object_get(c, "iat"), &t->iat);
+        t->has_nbf = json_is_timestamp(json_object_get(c, "nbf"), &t->nbf);
+}
+
+ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret,
+                         ephem_verdict *v) {
+        ephem_token *t;
+        const char *d1, *d2;
+        const char *what = NULL;
+        ephem_reason r;
+        int k;
+
+        if (len == 0)
+                return refuse(v, EPHEM_R_TOKEN_EMPTY, NULL);
+        if (len > max_len)
+                return refuse(v, EPHEM_R_TOKEN_TOO_LONG, "%zu bytes, at most %zu", len, max_len);
+        if (memchr(s, '\0', len))
+                return refuse(v, EPHEM_R_MALFORMED, "a NUL byte");
+        d1 = memchr(s, '.', len);
+        d2 = d1 ? memchr(d1 + 1, '.', len - (size_t) (d1 + 1 - s)) : NULL;
+        if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t) (d2 + 1 - s)))
+                return refuse(v, EPHEM_R_MALFORMED, "expected exactly three dot-separated parts");
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return refuse(v, EPHEM_R_INTERNAL, "out of memory");
+        t->alg = JWS_ALG_INVALID;
+        token_fingerprint(s, len, t->fingerprint);
+
+        r = decode_part(s, (size_t) (d1 - s), TOKEN_HEADER_MAX, &t->header, "header", v);
+        if (r != EPHEM_OK)
+                goto fail;
+        r = check_header(t, v);
+        if (r != EPHEM_OK)
+                goto fail;
+        r = decode_part(d1 + 1, (size_t) (d2 - d1 - 1), TOKEN_MAX_LENGTH_LIMIT, &t->claims, "payload", v);
+        if (r != EPHEM_OK)
+                goto fail;
+        k = b64url_decode(d2 + 1, len - (size_t) (d2 + 1 - s), &t->signature, &t->signature_len);
+        if (k < 0) {
+                r = k == -ENOMEM ? refuse(v, EPHEM_R_INTERNAL, "out of memory") : refuse(v, EPHEM_R_BASE64, "signature");
+                goto fail;
+        }
+        if (!payload_bounded(t->claims, &what)) {
+                r = refuse(v, EPHEM_R_CLAIM_TOO_LONG, "the payload holds %s", what);
+                goto fail;
+        }
+        pick_claims(t);
+        *ret = t;
+        return EPHEM_OK;
+fail:
+        token_free(t);
+        return r;
+}
+
+static ephem_reason select_key(ephem_token *t, const keyset *ks, ephem_verdict *v) {
+        const ephem_key *found = NULL;
+        size_t candidates = 0;
+
+        if (t->kid) {
+                for (size_t i = 0; i < ks->n; i++)
+                        if (ks->keys[i].kid && streq(ks->keys[i].kid, t->kid))
+                                found = &ks->keys[i];
+                /* Keys without a kid (PEM) answer to their RFC 7638 thumbprint. */
+                for (size_t i = 0; !found && i < ks->n; i++)
+                        if (!ks->keys[i].kid && streq(ks->keys[i].thumbprint, t->kid))
+                                found = &ks->keys[i];
+                if (!found)
+                        return refuse(v, EPHEM_R_KID_UNKNOWN, NULL);
+        } else {
+                for (size_t i = 0; i < ks->n; i++)
+                        if (key_type_allows(ks->keys[i].type, t->alg)) {
+                                found = &ks->keys[i];
+                                candidates++;
+                        }
+                if (candidates > 1)
+                        return refuse(v, EPHEM_R_KID_REQUIRED, NULL);
+                if (!found)
+                        return refuse(v, EPHEM_R_ALG_KEY_MISMATCH, "no %s key for the issuer", jws_alg_to_string(t->alg));
+        }
+        if (!key_type_allows(found->type, t->alg) ||
+            (found->pinned != JWS_ALG_INVALID && found->pinned != t->alg))
+                return refuse(v, EPHEM_R_ALG_KEY_MISMATCH, "alg %s with a %s key", jws_alg_to_string(t->alg),
+                              key_type_to_string(found->type));
+        t->key = found;
+        return EPHEM_OK;
+}
+
+static ephem_reason check_signature(const ephem_token *t, const char *s, size_t len, ephem_verdict *v) {
+        /* The signing input is everything before the last dot. */
+        const char *d2 = memrchr(s, '.', len);
+        int k;
+
+        k = jws_verify(t->key, t->alg, (const uint8_t *) s, (size_t) (d2 - s), t->signature, t->signature_len);
+        if (k == -ENOMEM || k == -EIO)
+                return refuse(v, EPHEM_R_INTERNAL, "signature verification failed to run");
+        if (k < 0)
+                return refuse(v, EPHEM_R_SIGNATURE, NULL);
+        return EPHEM_OK;
+}
+
+static ephem_reason check_string_claim(const ephem_token *t, const char *name, size_t max,
+                                       ephem_verdict *v) {
+        const json_t *c = json_object_get(t->claims, name);
+
+        if (!c)
+                return refuse(v, EPHEM_R_CLAIM_MISSING, "claim '%s'", name);
+        if (!json_is_string(c))
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "claim '%s' is not a string", name);
+        if (json_string_length(c) == 0)
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "claim '%s' is empty", name);
+        if (json_string_length(c) > max)
+                return refuse(v, EPHEM_R_CLAIM_TOO_LONG, "claim '%s' is longer than %zu bytes", name, max);
+        if (strlen(json_string_value(c)) != json_string_length(c))
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "claim '%s' holds a NUL", name);
+        return EPHEM_OK;
+}
+
+static ephem_reason check_time_claim(const ephem_token *t, const char *name, bool required,
+                                     ephem_verdict *v) {
+        const json_t *c = json_object_get(t->claims, name);
+        int64_t dummy;
+
+        if (!c)
+                return required ? refuse(v, EPHEM_R_CLAIM_MISSING, "claim '%s'", name) : EPHEM_OK;
+        if (!json_is_timestamp(c, &dummy))
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "claim '%s' is not an integer Unix time", name);
+        return EPHEM_OK;
+}
+
+static bool audience_matches(const ephem_config *c, const char *aud) {
+        for (char **a = c->audiences; a && *a; a++)
+                if (streq(*a, aud))
+                        return true;
+        return false;
+}
+
+static ephem_reason check_audience(const ephem_config *c, const ephem_token *t, ephem_verdict *v) {
+        const json_t *aud = json_object_get(t->claims, "aud");
+        json_t *e;
+        size_t i;
+
+        if (!aud)
+                return refuse(v, EPHEM_R_CLAIM_MISSING, "claim 'aud'");
+        if (json_is_string(aud))
+                return audience_matches(c, json_string_value(aud)) ? EPHEM_OK : refuse(v, EPHEM_R_AUDIENCE, NULL);
+        if (!json_is_array(aud) || json_array_size(aud) == 0)
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "claim 'aud' is neither a string nor a non-empty array");
+        if (json_array_size(aud) > CLAIM_AUD_MAX)
+                return refuse(v, EPHEM_R_CLAIM_TOO_LONG, "claim 'aud' has more than %u entries", CLAIM_AUD_MAX);
+        json_array_foreach(aud, i, e)
+                if (!json_is_string(e))
+                        return refuse(v, EPHEM_R_CLAIM_TYPE, "claim 'aud' holds a non-string");
+        json_array_foreach(aud, i, e)
+                if (audience_matches(c, json_string_value(e)))
+                        return EPHEM_OK;
+        return refuse(v, EPHEM_R_AUDIENCE, NULL);
+}
+
+static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, int64_t now, ephem_verdict *v) {
+        int64_t leeway = (int64_t) c->leeway;
+        uint64_t max_life = issuer_max_lifetime(c, t->issuer);
+        ephem_reason r;
+
+        if ((r = check_string_claim(t, "sub", CLAIM_ID_MAX, v)) != EPHEM_OK ||
+            (r = check_string_claim(t, "jti", CLAIM_JTI_MAX, v)) != EPHEM_OK ||
+            (r = check_time_claim(t, "exp", true, v)) != EPHEM_OK ||
+            (r = check_time_claim(t, "iat", true, v)) != EPHEM_OK ||
+            (r = check_time_claim(t, "nbf", false, v)) != EPHEM_OK)
+                return r;
+
+        if (now > t->exp + leeway)
+                return refuse(v, EPHEM_R_EXPIRED, "%lld s ago", (long long) (now - t->exp));
+        if (t->has_nbf && now + leeway < t->nbf)
+                return refuse(v, EPHEM_R_NOT_YET_VALID, "in %lld s", (long long) (t->nbf - now));
+        if (t->iat > now + leeway)
+                return refuse(v, EPHEM_R_IAT_FUTURE, "%lld s ahead", (long long) (t->iat - now));
+        if (t->exp <= t->iat)
+                return refuse(v, EPHEM_R_CLAIM_TYPE, "exp is not after iat");
+        if ((uint64_t) (t->exp - t->iat) > max_life)
+                return refuse(v, EPHEM_R_LIFETIME, "%lld s, at most %llu s", (long long) (t->exp - t->iat),
+                              (unsigned long long) max_life);
+        return check_audience(c, t, v);
+}
+
+ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now,
+                          ephem_token **ret, ephem_verdict *v) {
+        _cleanup_token_ ephem_token *t = NULL;
+        ephem_issuer *issuer;
+        const keyset *ks;
+        ephem_reason r;
+        int k;
+
+        r = token_parse(s, len, (size_t) c->max_token_length, &t, v);
+        if (r != EPHEM_OK)
+                return r;
+
+        r = check_string_claim(t, "iss", CLAIM_ID_MAX, v);
+        if (r != EPHEM_OK)
+                return r;
+        issuer = (ephem_issuer *) config_find_issuer_by_iss(c, t->iss);
+        if (!issuer)
+                return refuse(v, EPHEM_R_ISSUER_UNKNOWN, NULL);
+        t->issuer = issuer;
+        if (!(issuer->algorithms & (1u << t->alg)))
+                return refuse(v, EPHEM_R_ALG_NOT_ALLOWED, "%s for issuer %s", jws_alg_to_string(t->alg), issuer->name);
+        k = issuer_keys(issuer, &ks);
+        if (k < 0)
+                return refuse(v, EPHEM_R_CONFIG, "keys of issuer %s: %s", issuer->name, issuer->keys_error_text);
+        r = select_key(t, ks, v);
+        if (r != EPHEM_OK)
+                return r;
+        r = check_signature(t, s, len, v);
+        if (r != EPHEM_OK)
+                return r;
+        r = check_claims(c, t, now, v);
+        if (r != EPHEM_OK)
+                return r;
+
+        v->reason = EPHEM_OK;
+        v->detail[0] = '\0';
+        *ret = TAKE_PTR(t);
+        return EPHEM_OK;
+}
