@@ -14,6 +14,13 @@
 #include "ephem/safefile.h"
 
 static const command commands[] = {
+        { "users", NULL, cmd_users, "users [--config FILE]" },
+        { "sessions", NULL, cmd_sessions, "sessions [--config FILE]" },
+        { "revoke", NULL, cmd_revoke,
+          "revoke (--jti ID | --sub SUB) [--iss ISS] | --user NAME | --issuer ISS | --fingerprint FP [--until DURATION]" },
+        { "revocations", "apply", cmd_revocations_apply, "revocations apply [--config FILE] FILE|-" },
+        { "revocations", "list", cmd_revocations_list, "revocations list [--config FILE]" },
+        { "gc", NULL, cmd_gc, "gc [--config FILE]" },
         { "policy", "check", cmd_policy_check, "policy check [--config FILE] [--strict]" },
         { "policy", "test", cmd_policy_test,
           "policy test --user NAME [--config FILE] [--now UNIXTIME] TOKEN-SOURCE" },

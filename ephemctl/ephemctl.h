@@ -37,5 +37,11 @@ int cmd_policy_test(int argc, char **argv);
 int cmd_token_inspect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_mint(int argc, char **argv);
+int cmd_users(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_revocations_apply(int argc, char **argv);
+int cmd_revocations_list(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 void ctl_print_json(FILE *f, const void *json);

@@ -86,6 +86,8 @@ int kv_read_at(int dirfd, const char *name, char *buf, size_t size, size_t *ret_
                 return negative_errno();
         if (!S_ISREG(st.st_mode) || st.st_size < 0 || (size_t) st.st_size >= size)
                 return -EBADMSG;
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return -EPERM;
         for (;;) {
                 ssize_t k = read(fd, buf + n, size - 1 - n);
                 if (k < 0) {

@@ -18,8 +18,11 @@ int userconf_init(userconf *u) {
                 .home_base = strdup("/home/ephem"),
                 .shell = strdup("/bin/sh"),
                 .gecos = strdup("ephem transient user"),
+                .quarantine = USER_DEFAULT_QUARANTINE,
+                .quarantine_dir = strdup(EPHEM_QUARANTINE_DIR),
+                .state_dir = strdup(EPHEM_STATE_DIR),
         };
-        if (!u->home_base || !u->shell || !u->gecos) {
+        if (!u->home_base || !u->shell || !u->gecos || !u->quarantine_dir || !u->state_dir) {
                 userconf_done(u);
                 return -ENOMEM;
         }
@@ -31,6 +34,9 @@ void userconf_done(userconf *u) {
         free(u->home_base);
         free(u->shell);
         free(u->gecos);
+        free(u->quarantine_dir);
+        free(u->skel);
+        free(u->state_dir);
         *u = (userconf){ 0 };
 }
 
@@ -132,12 +138,25 @@ int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
                 }
                 return 0;
         }
-        if (streq(key, "home_base") || streq(key, "shell")) {
-                if (!passwd_field_valid(value, true)) {
+        if (streq(key, "home_base") || streq(key, "shell") || streq(key, "skel") || streq(key, "quarantine_dir")) {
+                char **field = streq(key, "shell") ? &u->shell : streq(key, "skel") ? &u->skel :
+                               streq(key, "quarantine_dir") ? &u->quarantine_dir : &u->home_base;
+                if (!passwd_field_valid(value, true) || (streq(key, "home_base") && strlen(value) < 2)) {
                         conf_error_set(err, line, "%s: expected an absolute path without ':'", key);
                         return -EINVAL;
                 }
-                return set_string(streq(key, "shell") ? &u->shell : &u->home_base, value);
+                r = set_string(field, value);
+                /* "/home/ephem/" and "/home/ephem" are the same base. */
+                if (r == 0 && strlen(*field) > 1 && (*field)[strlen(*field) - 1] == '/')
+                        (*field)[strlen(*field) - 1] = '\0';
+                return r;
+        }
+        if (streq(key, "quarantine")) {
+                if (parse_duration(value, &u->quarantine) < 0 || u->quarantine > 3650u * 86400u) {
+                        conf_error_set(err, line, "quarantine: expected a duration (e.g. 30d)");
+                        return -EINVAL;
+                }
+                return 0;
         }
         if (streq(key, "gecos")) {
                 if (!passwd_field_valid(value, false)) {
@@ -168,6 +187,14 @@ int userconf_verify(const userconf *u, conf_error *err) {
         return 0;
 }
 
+int userconf_set_state_dir(userconf *u, const char *value, unsigned line, conf_error *err) {
+        if (value[0] != '/' || strlen(value) > 200 || !passwd_field_valid(value, true)) {
+                conf_error_set(err, line, "state_dir: expected an absolute path");
+                return -EINVAL;
+        }
+        return set_string(&u->state_dir, value);
+}
+
 struct users_only {
         userconf *u;
 };
@@ -177,6 +204,8 @@ static int users_only_assignment(const char *section, const char *section_arg, c
                                  conf_error *err) {
         struct users_only *s = userdata;
 
+        if (streq(section, "host") && streq(key, "state_dir"))
+                return userconf_set_state_dir(s->u, value, line, err);
         if (!streq(section, "users"))
                 return 0;
         if (*section_arg) {

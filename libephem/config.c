@@ -45,8 +45,9 @@ void config_free(ephem_config *c) {
         if (!c)
                 return;
         free(c->path);
+        free(c->revocation_dir);
+        free(c->cutoff_helper);
         strv_free(c->audiences);
-        free(c->state_dir);
         userconf_done(&c->users);
         for (size_t i = 0; i < c->n_issuers; i++)
                 issuer_done(&c->issuers[i]);
@@ -145,18 +146,27 @@ static int host_set(ephem_config *c, const char *key, const char *value, unsigne
                 c->fail_delay_ms = v;
                 return 0;
         }
-        if (streq(key, "state_dir")) {
-                char *s;
+        if (streq(key, "revocation_dir") || streq(key, "cutoff_helper")) {
+                char **field = streq(key, "revocation_dir") ? &c->revocation_dir : &c->cutoff_helper;
+                char *v;
                 if (value[0] != '/' || strlen(value) > 200) {
-                        conf_error_set(err, line, "state_dir: expected an absolute path");
+                        conf_error_set(err, line, "%s: expected an absolute path", key);
                         return -EINVAL;
                 }
-                s = strdup(value);
-                if (!s)
+                v = strdup(value);
+                if (!v)
                         return -ENOMEM;
-                free(c->state_dir);
-                c->state_dir = s;
+                free(*field);
+                *field = v;
                 return 0;
+        }
+        if (streq(key, "warn_before"))
+                return set_duration(&c->warn_before, key, value, 3600, line, err);
+        if (streq(key, "state_dir")) {
+                int r = userconf_set_state_dir(&c->users, value, line, err);
+                if (r == 0)
+                        c->state_dir = c->users.state_dir;
+                return r;
         }
         conf_error_set(err, line, "unknown key '%s' in [host]", key);
         return -EINVAL;
@@ -482,9 +492,12 @@ int config_load(const char *path, int argc, const char **argv, ephem_config **re
         c->max_token_length = DEFAULT_MAX_TOKEN_LENGTH;
         c->fail_delay_ms = DEFAULT_FAIL_DELAY_MS;
         c->path = strdup(path);
-        c->state_dir = strdup(EPHEM_STATE_DIR);
+        c->revocation_dir = strdup(EPHEM_REVOCATION_DIR);
+        c->cutoff_helper = strdup(EPHEM_LIBEXECDIR "/ephem-cutoff");
+        c->warn_before = 60;
         r = userconf_init(&c->users);
-        if (!c->path || !c->state_dir || r < 0) {
+        c->state_dir = c->users.state_dir;
+        if (!c->path || !c->revocation_dir || !c->cutoff_helper || r < 0) {
                 r = -ENOMEM;
                 conf_error_set(err, 0, "out of memory");
                 goto fail;

@@ -82,7 +82,13 @@ static ephem_reason decode_part(const char *s, size_t len, size_t max_json, json
 /* Header parameters that would let the token choose its own key or processing. */
 static const char *const forbidden_header[] = { "crit", "jku", "jwk", "x5u", "x5c", "zip", "b64", "cty" };
 
-static ephem_reason check_header(ephem_token *t, ephem_verdict *v) {
+typedef struct parse_opts {
+        size_t max_len;
+        size_t array_max;
+        const char *required_typ; /* documents: this typ and no other; tokens: NULL */
+} parse_opts;
+
+static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verdict *v) {
         const json_t *alg = json_object_get(t->header, "alg");
         const json_t *typ = json_object_get(t->header, "typ");
         const json_t *kid = json_object_get(t->header, "kid");
@@ -110,10 +116,14 @@ static ephem_reason check_header(ephem_token *t, ephem_verdict *v) {
                  * "application/". RFC 9068 access tokens are at+jwt. */
                 if (strncasecmp(s, "application/", 12) == 0)
                         s += 12;
-                if (strcasecmp(s, "JWT") != 0 && strcasecmp(s, "at+jwt") != 0)
+                if (o->required_typ) {
+                        if (strcasecmp(s, o->required_typ) != 0)
+                                return refuse(v, EPHEM_R_TYP, "typ is not %s", o->required_typ);
+                } else if (strcasecmp(s, "JWT") != 0 && strcasecmp(s, "at+jwt") != 0)
                         return refuse(v, EPHEM_R_TYP, "typ is neither JWT nor at+jwt");
                 t->typ = json_string_value(typ);
-        }
+        } else if (o->required_typ)
+                return refuse(v, EPHEM_R_TYP, "typ %s is required", o->required_typ);
         if (kid) {
                 if (!json_is_string(kid) || json_string_length(kid) == 0 ||
                     json_string_length(kid) > KEY_KID_MAX ||
@@ -125,7 +135,7 @@ static ephem_reason check_header(ephem_token *t, ephem_verdict *v) {
 }
 
 /* Every string and array in the payload is bounded, wherever it is. */
-static bool payload_bounded(const json_t *j, const char **ret_what) {
+static bool payload_bounded(const json_t *j, size_t array_max, const char **ret_what) {
         const char *key;
         json_t *val;
         size_t i;
@@ -138,12 +148,12 @@ static bool payload_bounded(const json_t *j, const char **ret_what) {
                 }
                 return true;
         case JSON_ARRAY:
-                if (json_array_size(j) > CLAIM_ARRAY_MAX) {
-                        *ret_what = "an array of more than 256 elements";
+                if (json_array_size(j) > array_max) {
+                        *ret_what = "an array too large";
                         return false;
                 }
                 json_array_foreach(j, i, val)
-                        if (!payload_bounded(val, ret_what))
+                        if (!payload_bounded(val, array_max, ret_what))
                                 return false;
                 return true;
         case JSON_OBJECT:
@@ -156,7 +166,7 @@ static bool payload_bounded(const json_t *j, const char **ret_what) {
                                 *ret_what = "a member name longer than 1024 bytes";
                                 return false;
                         }
-                        if (!payload_bounded(val, ret_what))
+                        if (!payload_bounded(val, array_max, ret_what))
                                 return false;
                 }
                 return true;
@@ -177,8 +187,8 @@ static void pick_claims(ephem_token *t) {
         t->has_nbf = json_is_timestamp(json_object_get(c, "nbf"), &t->nbf);
 }
 
-ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret,
-                         ephem_verdict *v) {
+static ephem_reason parse(const char *s, size_t len, const parse_opts *o, ephem_token **ret, ephem_verdict *v) {
+        size_t max_len = o->max_len;
         ephem_token *t;
         const char *d1, *d2;
         const char *what = NULL;
@@ -205,10 +215,10 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
         r = decode_part(s, (size_t) (d1 - s), TOKEN_HEADER_MAX, &t->header, "header", v);
         if (r != EPHEM_OK)
                 goto fail;
-        r = check_header(t, v);
+        r = check_header(t, o, v);
         if (r != EPHEM_OK)
                 goto fail;
-        r = decode_part(d1 + 1, (size_t) (d2 - d1 - 1), TOKEN_MAX_LENGTH_LIMIT, &t->claims, "payload", v);
+        r = decode_part(d1 + 1, (size_t) (d2 - d1 - 1), max_len, &t->claims, "payload", v);
         if (r != EPHEM_OK)
                 goto fail;
         k = b64url_decode(d2 + 1, len - (size_t) (d2 + 1 - s), &t->signature, &t->signature_len);
@@ -216,7 +226,7 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
                 r = k == -ENOMEM ? refuse(v, EPHEM_R_INTERNAL, "out of memory") : refuse(v, EPHEM_R_BASE64, "signature");
                 goto fail;
         }
-        if (!payload_bounded(t->claims, &what)) {
+        if (!payload_bounded(t->claims, o->array_max, &what)) {
                 r = refuse(v, EPHEM_R_CLAIM_TOO_LONG, "the payload holds %s", what);
                 goto fail;
         }
@@ -226,6 +236,11 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
 fail:
         token_free(t);
         return r;
+}
+
+ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret, ephem_verdict *v) {
+        parse_opts o = { .max_len = max_len, .array_max = CLAIM_ARRAY_MAX };
+        return parse(s, len, &o, ret, v);
 }
 
 static ephem_reason select_key(ephem_token *t, const keyset *ks, ephem_verdict *v) {
@@ -358,15 +373,16 @@ static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, in
         return check_audience(c, t, v);
 }
 
-ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now,
-                          ephem_token **ret, ephem_verdict *v) {
+/* Everything up to and including the signature: issuer, key, algorithm. */
+static ephem_reason verify_signed(ephem_config *c, const char *s, size_t len, const parse_opts *o, ephem_token **ret,
+                                  ephem_verdict *v) {
         _cleanup_token_ ephem_token *t = NULL;
         ephem_issuer *issuer;
         const keyset *ks;
         ephem_reason r;
         int k;
 
-        r = token_parse(s, len, (size_t) c->max_token_length, &t, v);
+        r = parse(s, len, o, &t, v);
         if (r != EPHEM_OK)
                 return r;
 
@@ -388,10 +404,42 @@ ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t no
         r = check_signature(t, s, len, v);
         if (r != EPHEM_OK)
                 return r;
+        *ret = TAKE_PTR(t);
+        return EPHEM_OK;
+}
+
+ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now, ephem_token **ret,
+                          ephem_verdict *v) {
+        parse_opts o = { .max_len = (size_t) c->max_token_length, .array_max = CLAIM_ARRAY_MAX };
+        _cleanup_token_ ephem_token *t = NULL;
+        ephem_reason r;
+
+        r = verify_signed(c, s, len, &o, &t, v);
+        if (r != EPHEM_OK)
+                return r;
         r = check_claims(c, t, now, v);
         if (r != EPHEM_OK)
                 return r;
+        v->reason = EPHEM_OK;
+        v->detail[0] = '\0';
+        *ret = TAKE_PTR(t);
+        return EPHEM_OK;
+}
 
+ephem_reason token_verify_document(ephem_config *c, const char *s, size_t len, size_t max_len, size_t array_max,
+                                   const char *typ, int64_t now, ephem_token **ret, ephem_verdict *v) {
+        parse_opts o = { .max_len = max_len, .array_max = array_max, .required_typ = typ };
+        _cleanup_token_ ephem_token *t = NULL;
+        ephem_reason r;
+
+        r = verify_signed(c, s, len, &o, &t, v);
+        if (r != EPHEM_OK)
+                return r;
+        r = check_time_claim(t, "iat", true, v);
+        if (r != EPHEM_OK)
+                return r;
+        if (t->iat > now + (int64_t) c->leeway)
+                return refuse(v, EPHEM_R_IAT_FUTURE, "%lld s ahead", (long long) (t->iat - now));
         v->reason = EPHEM_OK;
         v->detail[0] = '\0';
         *ret = TAKE_PTR(t);

@@ -4,13 +4,24 @@
  *
  *   auth      asks for the token, verifies it offline, checks policy for PAM_USER,
  *             burns its jti, and hands a login record on to account and session
- *   account   refuses once the token has expired
+ *   account   refuses once the token has expired or has been revoked
+ *   session   records the transient user's session, creates its home, exports
+ *             EPHEM_* variables and arms the cut-off: a cgroup of ephem's own (or
+ *             logind's RuntimeMaxSec=) and an exec'd helper that ends every process
+ *             of the session at the deadline or on revocation
  *
  * Names that are not transient names ([users] names) are not ours: PAM_IGNORE.
  * Every other failure denies, with the most specific PAM code and an audit event.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
@@ -24,8 +35,13 @@
 #include "ephem/macro.h"
 #include "ephem/policy.h"
 #include "ephem/replay.h"
+#include "ephem/revocation.h"
+#include "ephem/session.h"
+#include "ephem/state.h"
+#include "ephem/store.h"
 #include "ephem/token.h"
 #include "prompt.h"
+#include "spawn.h"
 
 #define DATA_CONFIG "ephem.config"
 
@@ -198,7 +214,37 @@ static ephem_reason check_identity(const pam_ctx *ctx, char *detail, size_t size
                 (void) snprintf(detail, size, "UID %u belongs to another user", (unsigned) uid);
                 return EPHEM_R_USER_COLLISION;
         }
+        {
+                user_record rec;
+                r = userdb_get_by_uid(u, uid, &rec);
+                if (r == 0 && !streq(rec.name, ctx->user)) {
+                        (void) snprintf(detail, size, "UID %u is held by transient user %s", (unsigned) uid, rec.name);
+                        return EPHEM_R_USER_COLLISION;
+                }
+                if (r < 0 && r != -ENOENT) {
+                        (void) snprintf(detail, size, "the record of UID %u is unreadable", (unsigned) uid);
+                        return EPHEM_R_STATE;
+                }
+        }
+        if (store_uid_quarantined(ctx->config, uid, ctx->user, (int64_t) time(NULL), detail, size))
+                return EPHEM_R_USER_COLLISION;
         return EPHEM_OK;
+}
+
+/* The rule's supplementary groups as GIDs of existing host groups. A group that does
+ * not exist (or is root's) grants nothing; ephemctl policy check reports it. */
+static size_t resolve_groups(const ephem_rule *rule, gid_t *gids, size_t max) {
+        size_t n = 0;
+
+        for (char **g = rule->groups; g && *g && n < max; g++) {
+                struct group gr, *res = NULL;
+                char buf[4096];
+
+                if (getgrnam_r(*g, &gr, buf, sizeof(buf), &res) != 0 || !res || res->gr_gid == 0)
+                        continue;
+                gids[n++] = res->gr_gid;
+        }
+        return n;
 }
 
 static int authenticate(pam_ctx *ctx) {
@@ -239,6 +285,9 @@ static int authenticate(pam_ctx *ctx) {
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, detail, reason_to_pam(r));
 
+        if (revocation_check(c, t->iss, t->sub, t->jti, ctx->user, t->fingerprint, now, detail, sizeof(detail)))
+                return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_REVOKED, detail, PAM_AUTH_ERR);
+
         /* Last: a token that failed any other check keeps its jti. */
         k = replay_register(c->state_dir, t->iss, t->jti, t->exp + (int64_t) c->leeway, now);
         if (k == -EEXIST)
@@ -246,6 +295,26 @@ static int authenticate(pam_ctx *ctx) {
         if (k < 0) {
                 (void) snprintf(detail, sizeof(detail), "replay cache: %s", strerror(-k));
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_STATE, detail, PAM_AUTHINFO_UNAVAIL);
+        }
+
+        {
+                gid_t gids[USER_GROUPS_MAX];
+                size_t n = resolve_groups(rule, gids, ELEMENTSOF(gids));
+                bool created = false;
+
+                k = store_user_put(c, ctx->user, gids, n, t->exp, now, &created, detail, sizeof(detail));
+                if (k == -EADDRINUSE)
+                        return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_USER_COLLISION, detail, PAM_AUTH_ERR);
+                if (k < 0) {
+                        (void) snprintf(detail, sizeof(detail), "user record: %s", strerror(-k));
+                        return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_STATE, detail, PAM_AUTHINFO_UNAVAIL);
+                }
+                if (created) {
+                        audit_base(ctx, &a, AUDIT_USER_CREATED);
+                        audit_token(&a, t);
+                        a.uid = (int64_t) userconf_uid(&c->users, ctx->user);
+                        audit_emit(&a);
+                }
         }
 
         k = login_record_from_token(&rec, t, rule, ctx->user, now);
@@ -331,5 +400,249 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
         if (now > rec.exp + (int64_t) ctx.config->leeway)
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, rec.fingerprint, EPHEM_R_EXPIRED, NULL,
                             PAM_ACCT_EXPIRED);
+        {
+                char detail[192];
+                if (revocation_check(ctx.config, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail,
+                                     sizeof(detail)))
+                        return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, rec.fingerprint, EPHEM_R_REVOKED, detail,
+                                    PAM_PERM_DENIED);
+        }
+        return PAM_SUCCESS;
+}
+
+/* ---- session ---- */
+
+#define DATA_RUNTIME_MAX "systemd.runtime_max_sec"
+#define ENV_SESSION_ID "EPHEM_SESSION_ID"
+
+static void free_data(pam_handle_t *pamh _unused_, void *data, int error_status _unused_) {
+        free(data);
+}
+
+static int putenvf(pam_handle_t *pamh, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int putenvf(pam_handle_t *pamh, const char *name, const char *fmt, ...) {
+        char value[512], entry[600];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(value, sizeof(value), fmt, ap);
+        va_end(ap);
+        (void) snprintf(entry, sizeof(entry), "%s=%s", name, value);
+        return pam_putenv(pamh, entry);
+}
+
+/* The status file agents can read (documented in pam_ephem(8)): deadline and state. */
+static void write_status(const ephem_config *c, const session_record *s, const char *state) {
+        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
+        kv_writer w = { 0 };
+
+        if (dfd < 0)
+                return;
+        kvw_add(&w, "session", s->id);
+        kvw_add(&w, "user", s->user);
+        kvw_add(&w, "state", state);
+        kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
+        kvw_add(&w, "reason", s->deadline_reason);
+        (void) kvw_commit_at(&w, dfd, s->id, 0644);
+        kvw_done(&w);
+}
+
+static int session_fail(pam_ctx *ctx, const login_record *rec, ephem_reason reason, const char *detail) {
+        audit_record a;
+
+        audit_base(ctx, &a, AUDIT_SESSION_OPEN);
+        a.reason = reason;
+        a.detail = detail;
+        if (rec) {
+                a.fingerprint = rec->fingerprint;
+                a.iss = rec->iss;
+                a.sub = rec->sub;
+                a.jti = rec->jti;
+        }
+        audit_emit(&a);
+        pam_syslog(ctx->pamh, LOG_ERR, "session for %s refused: %s%s%s", ctx->user, reason_text(reason),
+                   detail ? ": " : "", strempty(detail));
+        return PAM_SESSION_ERR;
+}
+
+static int open_session(pam_ctx *ctx, int argc, const char **argv) {
+        const ephem_config *c = ctx->config;
+        _cleanup_(login_record_done) login_record rec = { 0 };
+        _cleanup_(session_record_done) session_record s = { 0 };
+        int64_t now = (int64_t) time(NULL);
+        user_record user;
+        char detail[512] = "";
+        const char *id;
+        audit_record a;
+        int k;
+
+        id = pam_getenv(ctx->pamh, LOGIN_ENV);
+        if (!id)
+                return session_fail(ctx, NULL, EPHEM_R_USER_NOT_ALLOWED, "no ephem token was accepted for this login");
+        k = login_record_load(c->state_dir, id, &rec);
+        if (k < 0)
+                return session_fail(ctx, NULL, EPHEM_R_STATE, "login record unreadable");
+        if (!streq(rec.user, ctx->user))
+                return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED, "the accepted token was for another user");
+        if (revocation_check(c, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail, sizeof(detail)))
+                return session_fail(ctx, &rec, EPHEM_R_REVOKED, detail);
+        k = userdb_get_by_name(&c->users, ctx->user, &user);
+        if (k < 0)
+                return session_fail(ctx, &rec, EPHEM_R_STATE, "the transient user has no record");
+
+        /* The deadline: the earliest of token expiry and the rule's session limit. */
+        memcpy(s.user, rec.user, sizeof(s.user));
+        memcpy(s.fingerprint, rec.fingerprint, sizeof(s.fingerprint));
+        s.uid = user.uid;
+        s.start = now;
+        s.deadline = rec.exp;
+        strcpy(s.deadline_reason, "token_expiry");
+        if (rec.max_session && now + (int64_t) rec.max_session < s.deadline) {
+                s.deadline = now + (int64_t) rec.max_session;
+                strcpy(s.deadline_reason, "max_session");
+        }
+        if (s.deadline <= now)
+                return session_fail(ctx, &rec, EPHEM_R_EXPIRED, "the deadline has passed");
+        s.warn_at = s.deadline - (int64_t) c->warn_before;
+        s.leader = getpid();
+        s.leader_start = process_start_time(s.leader);
+        if (!(s.issuer = strdup(strempty(rec.issuer))) || !(s.iss = strdup(rec.iss)) || !(s.sub = strdup(strempty(rec.sub))) ||
+            !(s.jti = strdup(rec.jti)) || !(s.rule = strdup(strempty(rec.rule))) ||
+            !(s.service = strdup(strempty(ctx->service))) || !(s.rhost = strdup(strempty(ctx->rhost))))
+                return PAM_BUF_ERR;
+        k = random_hex(s.id, SESSION_ID_LEN / 2);
+        if (k < 0)
+                return session_fail(ctx, &rec, EPHEM_R_INTERNAL, "no randomness");
+
+        k = store_home_create(c, &user);
+        if (k < 0) {
+                (void) snprintf(detail, sizeof(detail), "home %s: %s", user.home, strerror(-k));
+                return session_fail(ctx, &rec, EPHEM_R_STATE, detail);
+        }
+
+        if (session_use_logind()) {
+                /* pam_systemd, later in the stack, makes this the scope's RuntimeMaxSec=. */
+                char *v = NULL;
+                if (asprintf(&v, "%" PRId64, s.deadline - now) < 0)
+                        return PAM_BUF_ERR;
+                if (pam_set_data(ctx->pamh, DATA_RUNTIME_MAX, v, free_data) != PAM_SUCCESS) {
+                        free(v);
+                        return PAM_BUF_ERR;
+                }
+        } else {
+                k = cgroup_session_create(s.id, s.cgroup, sizeof(s.cgroup));
+                if (k < 0) {
+                        s.cgroup[0] = '\0';
+                        pam_syslog(ctx->pamh, LOG_WARNING,
+                                   "no writable cgroup v2 with cgroup.kill (%s): the cut-off falls back to the UID and session id",
+                                   strerror(-k));
+                }
+        }
+
+        k = session_save(c, &s);
+        if (k < 0) {
+                if (s.cgroup[0])
+                        (void) rmdir(s.cgroup);
+                (void) snprintf(detail, sizeof(detail), "session record: %s", strerror(-k));
+                return session_fail(ctx, &rec, EPHEM_R_STATE, detail);
+        }
+        /* The helper is forked before this process enters the cgroup, so that the
+         * cut-off does not kill the helper with the session. */
+        k = spawn_cutoff_helper(c->cutoff_helper, s.id, argc, argv);
+        if (k < 0) {
+                (void) session_remove(c, s.id);
+                if (s.cgroup[0])
+                        (void) rmdir(s.cgroup);
+                (void) snprintf(detail, sizeof(detail), "cut-off helper %s: %s", c->cutoff_helper, strerror(-k));
+                return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
+        }
+        if (s.cgroup[0]) {
+                k = cgroup_enter(s.cgroup, s.leader);
+                if (k < 0) {
+                        /* Without the cgroup the session could outlive its deadline: refuse.
+                         * The helper sees the record go and cleans up. */
+                        (void) session_remove(c, s.id);
+                        (void) snprintf(detail, sizeof(detail), "entering cgroup %s: %s", s.cgroup, strerror(-k));
+                        return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
+                }
+        }
+
+        write_status(c, &s, "active");
+        if (putenvf(ctx->pamh, ENV_SESSION_ID, "%s", s.id) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_EXPIRES_AT", "%" PRId64, s.deadline) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_DEADLINE_REASON", "%s", s.deadline_reason) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_STATUS_FILE", "%s/status/%s", c->state_dir, s.id) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_ISS", "%s", s.iss) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_SUB", "%s", s.sub) != PAM_SUCCESS)
+                return PAM_BUF_ERR;
+        /* The hand-off id is spent: it must not reach the user's environment. */
+        (void) pam_putenv(ctx->pamh, LOGIN_ENV);
+        (void) login_record_remove(c->state_dir, rec.id);
+
+        audit_base(ctx, &a, AUDIT_SESSION_OPEN);
+        a.uid = (int64_t) user.uid;
+        a.session_id = s.id;
+        a.deadline = s.deadline;
+        a.fingerprint = rec.fingerprint;
+        a.iss = rec.iss;
+        a.sub = rec.sub;
+        a.jti = rec.jti;
+        a.issuer = rec.issuer;
+        a.rule = rec.rule;
+        a.exp = rec.exp;
+        a.iat = rec.iat;
+        a.detail = s.deadline_reason;
+        audit_emit(&a);
+        return PAM_SUCCESS;
+}
+
+_public_ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags _unused_, int argc, const char **argv) {
+        pam_ctx ctx = { .pamh = pamh };
+        int r;
+
+        ctx_items(&ctx);
+        r = ctx_config(&ctx, argc, argv);
+        if (r != PAM_SUCCESS)
+                return r == PAM_AUTHINFO_UNAVAIL ? PAM_SESSION_ERR : r;
+        r = ctx_user(&ctx);
+        if (r == PAM_IGNORE)
+                return r;
+        if (r != PAM_SUCCESS)
+                return PAM_SESSION_ERR;
+        return open_session(&ctx, argc, argv);
+}
+
+_public_ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags _unused_, int argc, const char **argv) {
+        pam_ctx ctx = { .pamh = pamh };
+        _cleanup_(session_record_done) session_record s = { 0 };
+        const char *id;
+        audit_record a;
+        int r;
+
+        ctx_items(&ctx);
+        r = ctx_config(&ctx, argc, argv);
+        if (r != PAM_SUCCESS)
+                return r == PAM_AUTHINFO_UNAVAIL ? PAM_SESSION_ERR : r;
+        r = ctx_user(&ctx);
+        if (r != PAM_SUCCESS)
+                return r == PAM_IGNORE ? r : PAM_SESSION_ERR;
+        id = pam_getenv(pamh, ENV_SESSION_ID);
+        if (!id || session_load(ctx.config, id, &s) < 0)
+                return PAM_SUCCESS; /* already ended (cut off, revoked) or never opened */
+        if (!streq(s.user, ctx.user))
+                return PAM_SESSION_ERR;
+        /* Removing the record tells the helper: it waits for this process to exit,
+         * ends what is left of the session and removes the user when it is due. */
+        (void) session_remove(ctx.config, s.id);
+        write_status(ctx.config, &s, "closed");
+        audit_base(&ctx, &a, AUDIT_SESSION_CLOSE);
+        a.uid = (int64_t) s.uid;
+        a.session_id = s.id;
+        a.fingerprint = s.fingerprint;
+        a.sub = s.sub;
+        a.jti = s.jti;
+        a.iss = s.iss;
+        audit_emit(&a);
         return PAM_SUCCESS;
 }

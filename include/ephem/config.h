@@ -18,8 +18,12 @@
 #ifndef EPHEM_CONFIG_PATH
 #define EPHEM_CONFIG_PATH "/etc/ephem/ephem.conf"
 #endif
-#ifndef EPHEM_STATE_DIR
-#define EPHEM_STATE_DIR "/run/ephem"
+
+#ifndef EPHEM_REVOCATION_DIR
+#define EPHEM_REVOCATION_DIR "/var/lib/ephem/revoked"
+#endif
+#ifndef EPHEM_LIBEXECDIR
+#define EPHEM_LIBEXECDIR "/usr/libexec/ephem"
 #endif
 
 #define CONFIG_MAX_ISSUERS 64u
@@ -66,7 +70,10 @@ typedef struct ephem_config {
         uint64_t max_token_lifetime;
         uint64_t max_token_length;
         uint64_t fail_delay_ms;
-        char *state_dir;
+        const char *state_dir; /* == users.state_dir, which the NSS module reads too */
+        char *revocation_dir;  /* persistent: a revoked token must stay revoked across a reboot */
+        char *cutoff_helper;
+        uint64_t warn_before;  /* seconds of warning before a cut-off */
         bool debug;
         userconf users;
         ephem_issuer *issuers;

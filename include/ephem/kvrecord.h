@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #define KV_RECORD_MAX 8192u
 
@@ -23,7 +24,8 @@ int kv_parse(char *buf, size_t len, kv_field_fn fn, void *userdata);
 
 /*
  * Reads the record `name` in the directory dirfd into buf (size bytes, room for the
- * terminator): O_NOFOLLOW|O_CLOEXEC, a regular file, at most size-1 bytes.
- * Returns 0 and *ret_len, -ENOENT, -EBADMSG (not a regular file or too large), -errno.
+ * terminator): O_NOFOLLOW|O_CLOEXEC, a regular file owned by root (or the effective
+ * user), at most size-1 bytes. Returns 0 and *ret_len, -ENOENT, -EBADMSG (not a
+ * regular file, too large, NUL byte), -EPERM (owner), -errno.
  */
 int kv_read_at(int dirfd, const char *name, char *buf, size_t size, size_t *ret_len);

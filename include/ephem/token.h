@@ -65,6 +65,15 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
 ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now,
                           ephem_token **ret, ephem_verdict *v);
 
+/*
+ * Verifies a signed document (not a login token) from a trusted issuer: header typ
+ * must be `typ`, signature as for tokens, "iat" present and not in the future; no
+ * other claim is required. For revocation lists. Limits: max_len bytes, arrays of
+ * array_max elements.
+ */
+ephem_reason token_verify_document(ephem_config *c, const char *s, size_t len, size_t max_len, size_t array_max,
+                                   const char *typ, int64_t now, ephem_token **ret, ephem_verdict *v);
+
 void token_free(ephem_token *t);
 static inline void token_freep(ephem_token **t) {
         token_free(*t);

@@ -28,6 +28,10 @@ typedef struct userconf {
         char *home_base;
         char *shell;
         char *gecos;
+        uint64_t quarantine; /* seconds a removed user's UID stays reserved to its name */
+        char *quarantine_dir; /* persistent: files of a removed user may outlive a reboot */
+        char *skel; /* NULL: homes start empty */
+        char *state_dir; /* [host] state_dir: where the records live */
 } userconf;
 
 int userconf_init(userconf *u); /* defaults; -ENOMEM */
@@ -38,11 +42,22 @@ void userconf_done(userconf *u);
 int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
                  conf_error *err);
 
+/* [host] state_dir, which both views need. */
+int userconf_set_state_dir(userconf *u, const char *value, unsigned line, conf_error *err);
+
 /* Checks the section as a whole (range sane, paths absolute). -EINVAL with err set. */
 int userconf_verify(const userconf *u, conf_error *err);
 
-/* Reads only the [users] section of the configuration file at `path`, ignoring the
- * other sections (the NSS module's view). The file is opened with safe_read_file().
+#ifndef EPHEM_STATE_DIR
+#define EPHEM_STATE_DIR "/run/ephem"
+#endif
+#ifndef EPHEM_QUARANTINE_DIR
+#define EPHEM_QUARANTINE_DIR "/var/lib/ephem/quarantine"
+#endif
+#define USER_DEFAULT_QUARANTINE (30u * 86400u)
+
+/* Reads only the [users] section and [host] state_dir of the configuration file at
+ * `path`, ignoring everything else (the NSS module's view). The file is opened with safe_read_file().
  * Returns 0, or a negative errno with err set; u is initialised either way. */
 int userconf_load(const char *path, userconf *u, conf_error *err);
 

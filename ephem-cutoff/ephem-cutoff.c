@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ephem-cutoff SESSION_ID -- [pam_ephem module arguments]
+ *
+ * Exec'd by pam_ephem's open_session, one per session, detached from sshd. Waits
+ * for the first of:
+ *   - the warning time: a line on the session's terminals, state=warning in its
+ *     status file;
+ *   - the deadline (CLOCK_REALTIME, re-armed when the clock is set): cut-off;
+ *   - a revocation entry for one of the session's items (inotify on the revocation
+ *     directory, no polling): cut-off within milliseconds;
+ *   - the end of the session: the leader (sshd's monitor) exits, whether
+ *     close_session ran or the monitor was killed; leftovers are ended.
+ * Then it ends every process of the session, removes the session record and its
+ * cgroup, removes the user when no live session or valid token remains, and exits.
+ * It holds no secret: the session record carries a token fingerprint, no token.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-login.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ephem/audit.h"
+#include "ephem/config.h"
+#include "ephem/kvrecord.h"
+#include "ephem/macro.h"
+#include "ephem/revocation.h"
+#include "ephem/session.h"
+#include "ephem/state.h"
+#include "ephem/store.h"
+#include "ephem/userdb.h"
+
+#define KILL_TIMEOUT_MS 5000u
+
+typedef enum ending {
+        END_DEADLINE,
+        END_REVOKED,
+        END_CLOSED,
+} ending;
+
+static void write_status(const ephem_config *c, const session_record *s, const char *state) {
+        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
+        kv_writer w = { 0 };
+
+        if (dfd < 0)
+                return;
+        kvw_add(&w, "session", s->id);
+        kvw_add(&w, "user", s->user);
+        kvw_add(&w, "state", state);
+        kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
+        kvw_add(&w, "reason", s->deadline_reason);
+        (void) kvw_commit_at(&w, dfd, s->id, 0644);
+        kvw_done(&w);
+}
+
+static void remove_status(const ephem_config *c, const char *id) {
+        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
+        if (dfd >= 0)
+                (void) unlinkat(dfd, id, 0);
+}
+
+/* Writes the message to every terminal a process of the session has open on
+ * stdin/stdout/stderr, when the terminal belongs to the session's user. */
+static void warn_terminals(const session_record *s, const char *msg) {
+        char procs[SESSION_CGROUP_MAX + 16], line[32];
+        FILE *f;
+
+        if (!s->cgroup[0])
+                return;
+        (void) snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cgroup);
+        f = fopen(procs, "re");
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f)) {
+                int pid = atoi(line);
+                for (int fdn = 0; fdn <= 2 && pid > 0; fdn++) {
+                        char link[64], target[PATH_MAX];
+                        _cleanup_close_ int tty = -1;
+                        struct stat st;
+                        ssize_t n;
+
+                        (void) snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fdn);
+                        n = readlink(link, target, sizeof(target) - 1);
+                        if (n <= 0)
+                                continue;
+                        target[n] = '\0';
+                        if (strncmp(target, "/dev/pts/", 9) != 0 && strncmp(target, "/dev/tty", 8) != 0)
+                                continue;
+                        tty = open(target, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                        if (tty < 0 || fstat(tty, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_uid != s->uid)
+                                continue;
+                        (void) !write(tty, msg, strlen(msg));
+                        break;
+                }
+        }
+        fclose(f);
+}
+
+static int arm_timer(int64_t when) {
+        struct itimerspec its = { .it_value = { .tv_sec = (time_t) when } };
+        int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+
+        if (fd < 0)
+                return -errno;
+        /* CANCEL_ON_SET: a clock change wakes us, and we re-check against the new time. */
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        return fd;
+}
+
+static void audit_end(const session_record *s, audit_event e, const char *detail) {
+        audit_record a = {
+                .event = e,
+                .identifier = "ephem-cutoff",
+                .user = s->user,
+                .uid = (int64_t) s->uid,
+                .session_id = s->id,
+                .deadline = s->deadline,
+                .fingerprint = s->fingerprint,
+                .iss = s->iss,
+                .sub = s->sub,
+                .jti = s->jti,
+                .issuer = s->issuer,
+                .rule = s->rule,
+                .service = s->service,
+                .rhost = s->rhost,
+                .detail = detail,
+        };
+        audit_emit(&a);
+}
+
+static void finish(const ephem_config *c, session_record *s, ending why, const char *detail) {
+        int64_t now;
+        user_record u;
+        int k;
+
+        if (why == END_DEADLINE)
+                audit_end(s, AUDIT_SESSION_CUTOFF, s->deadline_reason);
+        else if (why == END_REVOKED)
+                audit_end(s, AUDIT_SESSION_REVOKED, detail);
+        write_status(c, s, why == END_CLOSED ? "closed" : why == END_DEADLINE ? "cut_off" : "revoked");
+
+        k = session_kill(c, s, KILL_TIMEOUT_MS);
+        if (k < 0) {
+                audit_record a = { .event = AUDIT_SESSION_CUTOFF, .identifier = "ephem-cutoff", .user = s->user,
+                                   .uid = (int64_t) s->uid, .session_id = s->id, .reason = EPHEM_R_INTERNAL,
+                                   .detail = "processes of the session survived the kill" };
+                audit_emit(&a);
+        }
+        if (s->cgroup[0])
+                (void) rmdir(s->cgroup);
+        (void) session_remove(c, s->id);
+        remove_status(c, s->id);
+
+        /* The user goes with its last session once its token is over: expired, or
+         * revoked. Otherwise the next sweep removes it at expiry. */
+        now = (int64_t) time(NULL);
+        if (userdb_get_by_name(&c->users, s->user, &u) == 0 && session_user_live(c, s->user) == 0 &&
+            (why == END_REVOKED || u.expires + (int64_t) c->leeway < now || u.expires <= s->deadline)) {
+                if (store_user_remove(c, s->user, now) == 0) {
+                        audit_record a = { .event = AUDIT_USER_REMOVED, .identifier = "ephem-cutoff", .user = s->user,
+                                           .uid = (int64_t) u.uid, .session_id = s->id,
+                                           .detail = why == END_REVOKED ? "revoked" : "session ended" };
+                        audit_emit(&a);
+                }
+        }
+        (void) store_gc(c, now, NULL);
+}
+
+/* Whether one of the names the inotify buffer reports is one of ours. */
+static bool event_matches(const char *buf, ssize_t len, char names[][REVOCATION_NAME_LEN + 1], size_t n_names) {
+        for (const char *p = buf; p < buf + len;) {
+                const struct inotify_event *ev = (const struct inotify_event *) (const void *) p;
+                if (ev->len > 0) {
+                        for (size_t i = 0; i < n_names; i++)
+                                if (names[i][0] && streq(ev->name, names[i]))
+                                        return true;
+                }
+                p += sizeof(struct inotify_event) + ev->len;
+        }
+        return false;
+}
+
+static bool learn_logind_session(const ephem_config *c, session_record *s) {
+        char *id = NULL;
+
+        if (s->logind[0] || !session_use_logind())
+                return false;
+        if (sd_pid_get_session(s->leader, &id) < 0 || !id)
+                return false;
+        if (strlen(id) < sizeof(s->logind)) {
+                strcpy(s->logind, id);
+                (void) session_save(c, s);
+        }
+        free(id);
+        return s->logind[0] != '\0';
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(session_record_done) session_record s = { 0 };
+        char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
+        ephem_config *c = NULL;
+        conf_error err = { 0 };
+        _cleanup_close_ int rev_ino = -1, t_warn = -1, t_dead = -1, pidfd = -1;
+        int margc, k;
+        const char **margv;
+        char detail[192];
+        int64_t now;
+
+        if (argc < 3 || !session_id_valid(argv[1]) || !streq(argv[2], "--")) {
+                fprintf(stderr, "usage: ephem-cutoff SESSION_ID -- [module arguments]\n");
+                return 2;
+        }
+        margc = argc - 3;
+        margv = (const char **) argv + 3;
+        k = config_load(config_path_from_args(margc, margv), margc, margv, &c, &err);
+        if (k < 0) {
+                audit_record a = { .event = AUDIT_CONFIG_ERROR, .identifier = "ephem-cutoff", .reason = EPHEM_R_CONFIG,
+                                   .detail = err.message, .uid = -1 };
+                audit_emit(&a);
+                return 1;
+        }
+        k = session_load(c, argv[1], &s);
+        if (k < 0) {
+                config_free(c);
+                return 1; /* the session was refused after all (open_session removed it) */
+        }
+
+        if (revocation_names_for(s.iss, s.sub, s.jti, s.user, s.fingerprint, names) < 0)
+                goto fail_closed;
+        rev_ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (rev_ino < 0)
+                goto fail_closed;
+        {
+                _cleanup_close_ int dfd = revocation_dir_open(c);
+                if (dfd < 0 || inotify_add_watch(rev_ino, c->revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
+                        goto fail_closed;
+        }
+        pidfd = (int) pidfd_open(s.leader, 0);
+        if (pidfd < 0 || process_start_time(s.leader) != s.leader_start) {
+                /* The leader is gone already: the session ended before we got here. */
+                finish(c, &s, END_CLOSED, NULL);
+                config_free(c);
+                return 0;
+        }
+        t_dead = arm_timer(s.deadline);
+        if (t_dead < 0)
+                goto fail_closed;
+        now = (int64_t) time(NULL);
+        if (s.warn_at > now)
+                t_warn = arm_timer(s.warn_at);
+
+        /* Closes the window between the login's revocation check and our watch. */
+        if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail, sizeof(detail))) {
+                finish(c, &s, END_REVOKED, detail);
+                config_free(c);
+                return 0;
+        }
+
+        for (;;) {
+                struct pollfd p[4] = {
+                        { .fd = t_dead, .events = POLLIN },
+                        { .fd = rev_ino, .events = POLLIN },
+                        { .fd = pidfd, .events = POLLIN },
+                        { .fd = t_warn, .events = POLLIN },
+                };
+                char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                uint64_t ticks;
+                ssize_t n;
+                /* Until logind has registered the session, look again every second. */
+                int timeout = session_use_logind() && !s.logind[0] ? 1000 : -1;
+
+                if (poll(p, t_warn >= 0 ? 4 : 3, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        goto fail_closed;
+                }
+                (void) learn_logind_session(c, &s);
+                now = (int64_t) time(NULL);
+
+                if (p[0].revents) {
+                        n = read(t_dead, &ticks, sizeof(ticks));
+                        if (n < 0 && errno == ECANCELED) {
+                                /* The clock was set: re-arm against the new time. */
+                                close(t_dead);
+                                t_dead = arm_timer(s.deadline);
+                                if (t_dead < 0)
+                                        goto fail_closed;
+                        }
+                        if (now >= s.deadline) {
+                                finish(c, &s, END_DEADLINE, NULL);
+                                break;
+                        }
+                }
+                if (p[1].revents) {
+                        n = read(rev_ino, buf, sizeof(buf));
+                        /* An overflowed queue may have hidden our entry: check directly. */
+                        if ((n > 0 && event_matches(buf, n, names, _REVOKE_KIND_MAX)) || n < 0 ||
+                            (n > 0 && ((const struct inotify_event *) (const void *) buf)->mask & IN_Q_OVERFLOW)) {
+                                if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
+                                                     sizeof(detail))) {
+                                        finish(c, &s, END_REVOKED, detail);
+                                        break;
+                                }
+                        }
+                }
+                if (p[2].revents) {
+                        /* The leader (sshd's monitor) has exited: the session is over,
+                         * whether close_session ran or the monitor was killed. */
+                        finish(c, &s, END_CLOSED, NULL);
+                        break;
+                }
+                if (t_warn >= 0 && p[3].revents) {
+                        char msg[256];
+                        (void) !read(t_warn, &ticks, sizeof(ticks));
+                        close(t_warn);
+                        t_warn = -1;
+                        (void) snprintf(msg, sizeof(msg),
+                                        "\r\n*** ephem: this session ends in %" PRId64 " s (%s) ***\r\n",
+                                        s.deadline - now > 0 ? s.deadline - now : 0, s.deadline_reason);
+                        write_status(c, &s, "warning");
+                        warn_terminals(&s, msg);
+                }
+        }
+        config_free(c);
+        return 0;
+
+fail_closed:
+        /* Without a way to watch the session, it cannot be allowed to go on. */
+        finish(c, &s, END_REVOKED, "the cut-off helper could not arm itself");
+        config_free(c);
+        return 1;
+}

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libnss_ephem.so.2: transient users for every process on the host.
+ *
+ * Loaded into every process that resolves a user, so: libc only, no logging, no
+ * writes, no NSS recursion, thread-safe, every fd O_CLOEXEC, errno preserved,
+ * glibc's ERANGE protocol, NOTFOUND/UNAVAIL rather than a crash or a hang.
+ *
+ * passwd/group by name: the record under <state>/users, else — for a name matching
+ * the configured transient-name patterns — the deterministic entry that pam_ephem
+ * will record (sshd resolves the name before authentication and keeps the answer).
+ * By UID/GID and enumeration: records only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <nss.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ephem/macro.h"
+#include "ephem/userconf.h"
+#include "ephem/userdb.h"
+
+#define NSS_FN(name) _public_ enum nss_status _nss_ephem_##name
+
+/* glibc declares none of these: the prototypes are the module's contract with nss/. */
+NSS_FN(getpwnam_r)(const char *name, struct passwd *pwd, char *buf, size_t buflen, int *errnop);
+NSS_FN(getpwuid_r)(uid_t uid, struct passwd *pwd, char *buf, size_t buflen, int *errnop);
+NSS_FN(setpwent)(int stayopen);
+NSS_FN(endpwent)(void);
+NSS_FN(getpwent_r)(struct passwd *pwd, char *buf, size_t buflen, int *errnop);
+NSS_FN(getgrnam_r)(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop);
+NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop);
+NSS_FN(setgrent)(int stayopen);
+NSS_FN(endgrent)(void);
+NSS_FN(getgrent_r)(struct group *gr, char *buf, size_t buflen, int *errnop);
+NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
+                       long int limit, int *errnop);
+
+/* Saves errno on entry and puts it back on every return. */
+static inline void restore_errno(const int *saved) {
+        errno = *saved;
+}
+#define PROTECT_ERRNO _cleanup_(restore_errno) _unused_ const int saved_errno_ = errno
+
+/* ---- configuration snapshot, shared by threads, reloaded when the file changes ---- */
+
+typedef struct snapshot {
+        userconf users;
+        struct stat st;
+        unsigned refs;
+} snapshot;
+
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static snapshot *current;
+
+static void snapshot_unref_locked(snapshot *s) {
+        if (s && --s->refs == 0) {
+                userconf_done(&s->users);
+                free(s);
+        }
+}
+
+static const char *config_path(void) {
+        const char *e = secure_getenv("EPHEM_CONFIG");
+        return e && *e == '/' ? e : EPHEM_CONFIG_PATH;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Returns a referenced snapshot, or NULL when there is no usable configuration. */
+static snapshot *snapshot_get(void) {
+        const char *path = config_path();
+        struct stat st;
+        snapshot *s = NULL;
+
+        if (stat(path, &st) < 0)
+                return NULL;
+        pthread_mutex_lock(&snapshot_lock);
+        if (current && same_file(&current->st, &st)) {
+                current->refs++;
+                s = current;
+                goto done;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                goto done;
+        {
+                conf_error err = { 0 };
+                if (userconf_load(path, &s->users, &err) < 0) {
+                        userconf_done(&s->users);
+                        free(s);
+                        s = NULL;
+                        goto done;
+                }
+        }
+        s->st = st;
+        s->refs = 2; /* one for `current`, one for the caller */
+        snapshot_unref_locked(current);
+        current = s;
+done:
+        pthread_mutex_unlock(&snapshot_lock);
+        return s;
+}
+
+static void snapshot_put(snapshot *s) {
+        if (!s)
+                return;
+        pthread_mutex_lock(&snapshot_lock);
+        snapshot_unref_locked(s);
+        pthread_mutex_unlock(&snapshot_lock);
+}
+
+static void snapshot_putp(snapshot **s) {
+        snapshot_put(*s);
+}
+#define _cleanup_snapshot_ _cleanup_(snapshot_putp)
+
+/* Whether the store exists at all: distinguishes "no such user" from "no store". */
+static bool store_present(const userconf *u, const char *sub) {
+        char path[USER_PATH_MAX + 32];
+        struct stat st;
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/users/%s", u->state_dir, sub) >= sizeof(path))
+                return false;
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ---- filling glibc's structures in the caller's buffer ---- */
+
+typedef struct bufalloc {
+        char *buf;
+        size_t left;
+} bufalloc;
+
+static char *buf_strdup(bufalloc *b, const char *s) {
+        size_t n = strlen(s) + 1;
+        char *p;
+
+        if (n > b->left)
+                return NULL;
+        p = b->buf;
+        memcpy(p, s, n);
+        b->buf += n;
+        b->left -= n;
+        return p;
+}
+
+static size_t passwd_size(const user_record *r) {
+        return strlen(r->name) + 1 + 2 + strlen(r->gecos) + 1 + strlen(r->home) + 1 + strlen(r->shell) + 1;
+}
+
+static enum nss_status fill_passwd(const user_record *r, struct passwd *pwd, char *buf, size_t buflen,
+                                   int *errnop) {
+        bufalloc b = { buf, buflen };
+
+        /* The whole size first: nothing is written unless everything fits. */
+        if (!buf || buflen < passwd_size(r)) {
+                *errnop = ERANGE;
+                return NSS_STATUS_TRYAGAIN;
+        }
+        pwd->pw_name = buf_strdup(&b, r->name);
+        pwd->pw_passwd = buf_strdup(&b, "*"); /* no password; pam_unix's account stage accepts it */
+        pwd->pw_uid = r->uid;
+        pwd->pw_gid = r->gid;
+        pwd->pw_gecos = buf_strdup(&b, r->gecos);
+        pwd->pw_dir = buf_strdup(&b, r->home);
+        pwd->pw_shell = buf_strdup(&b, r->shell);
+        return NSS_STATUS_SUCCESS;
+}
+
+static size_t group_size(const user_record *r, size_t *ret_pad, const char *buf) {
+        size_t pad = (alignof(char *) - ((uintptr_t) buf % alignof(char *))) % alignof(char *);
+        *ret_pad = pad;
+        return pad + sizeof(char *) + strlen(r->name) + 1 + 2;
+}
+
+/* The user-private group: name and GID of the user, no members (it is their primary group). */
+static enum nss_status fill_group(const user_record *r, struct group *gr, char *buf, size_t buflen, int *errnop) {
+        size_t pad;
+        bufalloc b;
+
+        if (!buf || buflen < group_size(r, &pad, buf)) {
+                *errnop = ERANGE;
+                return NSS_STATUS_TRYAGAIN;
+        }
+        gr->gr_mem = (char **) (void *) (buf + pad);
+        gr->gr_mem[0] = NULL;
+        b = (bufalloc){ buf + pad + sizeof(char *), buflen - pad - sizeof(char *) };
+        gr->gr_name = buf_strdup(&b, r->name);
+        gr->gr_passwd = buf_strdup(&b, "*");
+        gr->gr_gid = r->gid;
+        return NSS_STATUS_SUCCESS;
+}
+
+/* ---- lookups ---- */
+
+/* By name: the record, else the pre-authentication entry for a transient name. */
+static enum nss_status lookup_name(const userconf *u, const char *name, user_record *ret, int *errnop) {
+        int k;
+
+        if (!user_name_valid(name)) {
+                *errnop = ENOENT;
+                return NSS_STATUS_NOTFOUND;
+        }
+        k = userdb_get_by_name(u, name, ret);
+        if (k == 0)
+                return NSS_STATUS_SUCCESS;
+        if (k != -ENOENT) {
+                /* A damaged or foreign record: do not guess. */
+                *errnop = EIO;
+                return NSS_STATUS_UNAVAIL;
+        }
+        if (userdb_synthesize(u, name, ret) == 0)
+                return NSS_STATUS_SUCCESS;
+        *errnop = ENOENT;
+        return NSS_STATUS_NOTFOUND;
+}
+
+static enum nss_status lookup_uid(const userconf *u, uid_t uid, user_record *ret, int *errnop) {
+        int k;
+
+        if (uid < u->uid_min || uid > u->uid_max) {
+                *errnop = ENOENT;
+                return NSS_STATUS_NOTFOUND;
+        }
+        k = userdb_get_by_uid(u, uid, ret);
+        if (k == 0)
+                return NSS_STATUS_SUCCESS;
+        if (k == -ENOENT && store_present(u, "by-uid")) {
+                *errnop = ENOENT;
+                return NSS_STATUS_NOTFOUND;
+        }
+        *errnop = k == -ENOENT ? ENOENT : EIO;
+        return NSS_STATUS_UNAVAIL;
+}
+
+NSS_FN(getpwnam_r)(const char *name, struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        _cleanup_snapshot_ snapshot *s = snapshot_get();
+        user_record r;
+        enum nss_status st;
+
+        if (!s) {
+                *errnop = ENOENT;
+                return NSS_STATUS_UNAVAIL;
+        }
+        st = lookup_name(&s->users, name, &r, errnop);
+        if (st != NSS_STATUS_SUCCESS)
+                return st;
+        return fill_passwd(&r, pwd, buf, buflen, errnop);
+}
+
+NSS_FN(getpwuid_r)(uid_t uid, struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        _cleanup_snapshot_ snapshot *s = snapshot_get();
+        user_record r;
+        enum nss_status st;
+
+        if (!s) {
+                *errnop = ENOENT;
+                return NSS_STATUS_UNAVAIL;
+        }
+        st = lookup_uid(&s->users, uid, &r, errnop);
+        if (st != NSS_STATUS_SUCCESS)
+                return st;
+        return fill_passwd(&r, pwd, buf, buflen, errnop);
+}
+
+NSS_FN(getgrnam_r)(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        _cleanup_snapshot_ snapshot *s = snapshot_get();
+        user_record r;
+        enum nss_status st;
+
+        if (!s) {
+                *errnop = ENOENT;
+                return NSS_STATUS_UNAVAIL;
+        }
+        st = lookup_name(&s->users, name, &r, errnop);
+        if (st != NSS_STATUS_SUCCESS)
+                return st;
+        return fill_group(&r, gr, buf, buflen, errnop);
+}
+
+NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        _cleanup_snapshot_ snapshot *s = snapshot_get();
+        user_record r;
+        enum nss_status st;
+
+        if (!s) {
+                *errnop = ENOENT;
+                return NSS_STATUS_UNAVAIL;
+        }
+        st = lookup_uid(&s->users, (uid_t) gid, &r, errnop);
+        if (st != NSS_STATUS_SUCCESS)
+                return st;
+        return fill_group(&r, gr, buf, buflen, errnop);
+}
+
+NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
+                       long int limit, int *errnop) {
+        PROTECT_ERRNO;
+        _cleanup_snapshot_ snapshot *s = snapshot_get();
+        user_record r;
+        bool added = false;
+        int k;
+
+        if (!s) {
+                *errnop = ENOENT;
+                return NSS_STATUS_UNAVAIL;
+        }
+        if (!user_name_valid(user)) {
+                *errnop = ENOENT;
+                return NSS_STATUS_NOTFOUND;
+        }
+        k = userdb_get_by_name(&s->users, user, &r);
+        if (k < 0) {
+                *errnop = k == -ENOENT ? ENOENT : EIO;
+                return k == -ENOENT ? NSS_STATUS_NOTFOUND : NSS_STATUS_UNAVAIL;
+        }
+        for (size_t i = 0; i < r.n_groups; i++) {
+                gid_t g = r.groups[i];
+                bool present = g == group;
+
+                for (long j = 0; !present && j < *start; j++)
+                        present = (*groupsp)[j] == g;
+                if (present)
+                        continue;
+                if (limit > 0 && *start >= limit)
+                        break;
+                if (*start >= *size) {
+                        long n = *size > 0 ? *size * 2 : 8;
+                        gid_t *ng;
+                        if (limit > 0 && n > limit)
+                                n = limit;
+                        ng = realloc(*groupsp, (size_t) n * sizeof(gid_t));
+                        if (!ng) {
+                                *errnop = ENOMEM;
+                                return NSS_STATUS_TRYAGAIN;
+                        }
+                        *groupsp = ng;
+                        *size = n;
+                }
+                (*groupsp)[(*start)++] = g;
+                added = true;
+        }
+        if (!added) {
+                *errnop = ENOENT;
+                return NSS_STATUS_NOTFOUND;
+        }
+        return NSS_STATUS_SUCCESS;
+}
+
+/* ---- enumeration: records only; glibc serialises set/get/end per database ---- */
+
+typedef struct enumeration {
+        pthread_mutex_t lock;
+        DIR *dir;
+        snapshot *snap;
+} enumeration;
+
+static enumeration pw_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static enumeration gr_enum = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void enum_close_locked(enumeration *e) {
+        if (e->dir)
+                closedir(e->dir);
+        e->dir = NULL;
+        snapshot_put(e->snap);
+        e->snap = NULL;
+}
+
+static enum nss_status enum_open(enumeration *e) {
+        char path[USER_PATH_MAX + 32];
+        enum nss_status st = NSS_STATUS_UNAVAIL;
+        int fd;
+
+        pthread_mutex_lock(&e->lock);
+        enum_close_locked(e);
+        e->snap = snapshot_get();
+        if (!e->snap)
+                goto done;
+        if ((size_t) snprintf(path, sizeof(path), "%s/users/by-name", e->snap->users.state_dir) >= sizeof(path))
+                goto done;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                goto done;
+        e->dir = fdopendir(fd);
+        if (!e->dir) {
+                close(fd);
+                goto done;
+        }
+        st = NSS_STATUS_SUCCESS;
+done:
+        if (st != NSS_STATUS_SUCCESS)
+                enum_close_locked(e);
+        pthread_mutex_unlock(&e->lock);
+        return st;
+}
+
+static enum nss_status enum_close(enumeration *e) {
+        pthread_mutex_lock(&e->lock);
+        enum_close_locked(e);
+        pthread_mutex_unlock(&e->lock);
+        return NSS_STATUS_SUCCESS;
+}
+
+typedef enum nss_status (*fill_fn)(const user_record *r, void *result, char *buf, size_t buflen, int *errnop);
+
+static enum nss_status enum_next(enumeration *e, fill_fn fill, void *result, char *buf, size_t buflen,
+                                 int *errnop) {
+        enum nss_status st = NSS_STATUS_NOTFOUND;
+        struct dirent *de;
+
+        pthread_mutex_lock(&e->lock);
+        if (!e->dir) {
+                /* getpwent() without setpwent(): start now, as glibc's files module does. */
+                pthread_mutex_unlock(&e->lock);
+                if (enum_open(e) != NSS_STATUS_SUCCESS) {
+                        *errnop = ENOENT;
+                        return NSS_STATUS_UNAVAIL;
+                }
+                pthread_mutex_lock(&e->lock);
+                if (!e->dir)
+                        goto done;
+        }
+        for (;;) {
+                long pos = telldir(e->dir);
+                user_record r;
+
+                errno = 0;
+                de = readdir(e->dir);
+                if (!de)
+                        break;
+                if (!user_name_valid(de->d_name) || userdb_get_by_name(&e->snap->users, de->d_name, &r) < 0)
+                        continue; /* temporary files, damaged or vanished records */
+                st = fill(&r, result, buf, buflen, errnop);
+                if (st == NSS_STATUS_TRYAGAIN)
+                        seekdir(e->dir, pos); /* the caller retries this entry with a larger buffer */
+                goto done;
+        }
+        *errnop = ENOENT;
+done:
+        pthread_mutex_unlock(&e->lock);
+        return st;
+}
+
+static enum nss_status fill_passwd_v(const user_record *r, void *result, char *buf, size_t buflen, int *errnop) {
+        return fill_passwd(r, result, buf, buflen, errnop);
+}
+
+static enum nss_status fill_group_v(const user_record *r, void *result, char *buf, size_t buflen, int *errnop) {
+        return fill_group(r, result, buf, buflen, errnop);
+}
+
+NSS_FN(setpwent)(int stayopen _unused_) {
+        PROTECT_ERRNO;
+        return enum_open(&pw_enum);
+}
+
+NSS_FN(endpwent)(void) {
+        PROTECT_ERRNO;
+        return enum_close(&pw_enum);
+}
+
+NSS_FN(getpwent_r)(struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        return enum_next(&pw_enum, fill_passwd_v, pwd, buf, buflen, errnop);
+}
+
+NSS_FN(setgrent)(int stayopen _unused_) {
+        PROTECT_ERRNO;
+        return enum_open(&gr_enum);
+}
+
+NSS_FN(endgrent)(void) {
+        PROTECT_ERRNO;
+        return enum_close(&gr_enum);
+}
+
+NSS_FN(getgrent_r)(struct group *gr, char *buf, size_t buflen, int *errnop) {
+        PROTECT_ERRNO;
+        return enum_next(&gr_enum, fill_group_v, gr, buf, buflen, errnop);
+}

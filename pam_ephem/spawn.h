@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Starts the cut-off helper for a session: `helper SESSION_ID [module args...]`,
+ * detached (double fork: it is not sshd's child), with no fd of the caller but
+ * /dev/null on 0-2, default signal dispositions, an empty signal mask and a
+ * minimal environment. It carries no secret: only the session id and the module
+ * arguments (paths and settings). Returns 0 once the helper has exec'd, or a
+ * negative errno (including the exec's own failure).
+ */
+int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, const char **argv);
