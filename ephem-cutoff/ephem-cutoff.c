@@ -35,6 +35,7 @@
 #include "ephem/audit.h"
 #include "ephem/config.h"
 #include "ephem/kvrecord.h"
+#include "ephem/login.h"
 #include "ephem/macro.h"
 #include "ephem/revocation.h"
 #include "ephem/session.h"
@@ -167,11 +168,11 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         (void) session_remove(c, s->id);
         remove_status(c, s->id);
 
-        /* The user goes with its last session once its token is over: expired, or
-         * revoked. Otherwise the next sweep removes it at expiry. */
+        /* The user goes with its last session: its tokens were single-use, so nothing
+         * can log in as it again — unless a login of it is between auth and session. */
         now = (int64_t) time(NULL);
         if (userdb_get_by_name(&c->users, s->user, &u) == 0 && session_user_live(c, s->user) == 0 &&
-            (why == END_REVOKED || u.expires + (int64_t) c->leeway < now || u.expires <= s->deadline)) {
+            !login_pending_for_user(c->state_dir, s->user, now, (int64_t) c->leeway)) {
                 if (store_user_remove(c, s->user, now) == 0) {
                         audit_record a = { .event = AUDIT_USER_REMOVED, .identifier = "ephem-cutoff", .user = s->user,
                                            .uid = (int64_t) u.uid, .session_id = s->id,
@@ -294,17 +295,19 @@ int main(int argc, char **argv) {
                 now = (int64_t) time(NULL);
 
                 if (p[0].revents) {
+                        /* An expiry is the deadline (time() reads a coarse clock and may
+                         * still show the second before). ECANCELED: the clock was set;
+                         * re-arm against the new time, which fires at once if it is past. */
                         n = read(t_dead, &ticks, sizeof(ticks));
+                        if (n == (ssize_t) sizeof(ticks)) {
+                                finish(c, &s, END_DEADLINE, NULL);
+                                break;
+                        }
                         if (n < 0 && errno == ECANCELED) {
-                                /* The clock was set: re-arm against the new time. */
                                 close(t_dead);
                                 t_dead = arm_timer(s.deadline);
                                 if (t_dead < 0)
                                         goto fail_closed;
-                        }
-                        if (now >= s.deadline) {
-                                finish(c, &s, END_DEADLINE, NULL);
-                                break;
                         }
                 }
                 if (p[1].revents) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ephem/login.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -179,4 +180,30 @@ int login_record_remove(const char *state_dir, const char *id) {
         if (unlinkat(dfd, id, 0) < 0)
                 return negative_errno();
         return 0;
+}
+
+bool login_pending_for_user(const char *state_dir, const char *user, int64_t now, int64_t leeway) {
+        _cleanup_close_ int dfd = state_open_subdir(state_dir, "logins", 0700);
+        struct dirent *de;
+        bool pending = false;
+        DIR *d;
+        int fd;
+
+        if (dfd < 0)
+                return dfd != -ENOENT; /* unknown: assume a login is in flight */
+        fd = dup(dfd);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return true;
+        }
+        while (!pending && (de = readdir(d))) {
+                login_record r;
+                if (!login_id_valid(de->d_name) || login_record_load(state_dir, de->d_name, &r) < 0)
+                        continue;
+                pending = streq(r.user, user) && r.exp + leeway >= now;
+                login_record_done(&r);
+        }
+        closedir(d);
+        return pending;
 }

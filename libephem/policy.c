@@ -78,8 +78,10 @@ static bool expand_login(const ephem_token *t, const char *tmpl, char *out, size
                         memcpy(name, p + 2, len);
                         name[len] = '\0';
                         piece = token_claim_string(t, name);
-                        if (!piece) {
-                                *why = "a substituted claim is missing or not a string";
+                        /* An empty value names nobody: tokens lacking the attribute
+                         * must not share one login namespace ("ci--*"). */
+                        if (!piece || !*piece) {
+                                *why = "a substituted claim is missing, empty or not a string";
                                 return false;
                         }
                         len = strlen(piece);

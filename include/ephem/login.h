@@ -41,5 +41,9 @@ int login_record_load(const char *state_dir, const char *id, login_record *ret);
 
 int login_record_remove(const char *state_dir, const char *id);
 
+/* Whether an accepted login of `user` is still waiting for its session (a record
+ * whose token has not expired at `now`). */
+bool login_pending_for_user(const char *state_dir, const char *user, int64_t now, int64_t leeway);
+
 /* True when id is LOGIN_ID_LEN lowercase hex digits. */
 bool login_id_valid(const char *id);

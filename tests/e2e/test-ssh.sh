@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# End to end over Debian's sshd and ssh, real glibc NSS, the stock PAM stack
+# (common-account, common-session) with pam_ephem in front, journald for the audit
+# trail, cgroup v2 for the cut-off. Runs in a private mount namespace (see rig.sh).
+#
+#   BUILD=build tests/e2e/test-ssh.sh
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=rig.sh
+source "$HERE/rig.sh"
+rig_enter "$@"
+
+FAILED=0
+N=0
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; [ -n "${2:-}" ] && printf '# %s\n' "$2"; }
+check() { # check NAME COMMAND...
+        local name=$1
+        shift
+        if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# The reason of the newest auth_denied event for a user, from the journal.
+last_denial() {
+        rig_journal EPHEM_EVENT=auth_denied "EPHEM_USER=$1" | tail -n 1 |
+                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l)["EPHEM_REASON"] if l else "")'
+}
+
+# Waits up to $2 seconds for a process matching $1 to be gone.
+gone_within() {
+        local pattern=$1 limit=$2 i
+        for i in $(seq 1 $((limit * 10))); do
+                pgrep -f -- "$pattern" >/dev/null || return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+rig_setup
+trap 'rig_stop; rm -rf "$T"' EXIT
+rig_start_journald || exit 1
+rig_start_sshd || exit 1
+
+UID7=$(getent passwd agent-7 | cut -d: -f3)
+
+# ---- login, identity, NSS ----
+TOK=$(rig_mint 7 60)
+OUT=$(rig_ssh agent-7 "$TOK" 'id -u; id -g; id -Gn; getent passwd agent-7; touch owned-file; ls -l owned-file; echo "EXP=$EPHEM_EXPIRES_AT SID=$EPHEM_SESSION_ID"; env | grep -c EPHEM_LOGIN_ID || true')
+RC=$?
+check "agent logs in with a token and runs a command" [ $RC -eq 0 ]
+check "the command runs as the transient UID" [ "$(sed -n 1p <<<"$OUT")" = "$UID7" ]
+check "its primary group is the user-private group" [ "$(sed -n 2p <<<"$OUT")" = "$UID7" ]
+check "its groups include the rule's host group adm" grep -qw adm <<<"$(sed -n 3p <<<"$OUT")"
+check "getent in the session resolves the user from the record" grep -q "^agent-7:\*:$UID7:$UID7:" <<<"$OUT"
+check "ls -l shows the transient owner by name" grep -q " agent-7 agent-7 " <<<"$OUT"
+check "the session has EPHEM_EXPIRES_AT and EPHEM_SESSION_ID" grep -Eq 'EXP=[0-9]{10} SID=[0-9a-f]{16}' <<<"$OUT"
+check "the hand-off id does not reach the user's environment" [ "$(tail -n 1 <<<"$OUT")" = "0" ]
+check "audit: auth_ok with the fingerprint, never the token" \
+        bash -c "rig_journal() { journalctl --directory=/run/log/journal --no-pager -o json \"\$@\"; }; \
+                 rig_journal EPHEM_EVENT=auth_ok EPHEM_USER=agent-7 | grep -q EPHEM_TOKEN_FP && \
+                 ! journalctl --directory=/run/log/journal --no-pager -o json | grep -qF '${TOK:20:40}'"
+
+# ---- refusals ----
+rig_ssh agent-7 "$TOK" true 2>/dev/null
+check "the same token a second time is refused" [ $? -ne 0 ]
+check "... for the reason replay" [ "$(last_denial agent-7)" = replay ]
+
+NOW=$(date +%s)
+EXPIRED=$(rig_mint 7 30 --iat $((NOW - 100)))
+rig_ssh agent-7 "$EXPIRED" true 2>/dev/null
+check "an expired token is refused" [ $? -ne 0 ]
+check "... for the reason expired" [ "$(last_denial agent-7)" = expired ]
+
+OTHERHOST=$("$EPHEMCTL" mint --key "$T/issuer.key" --kid rig-key --iss "$RIG_ISS" --aud other-host \
+        --sub x --claim agent_type=deploy --claim agent_id=7 --ttl 60)
+rig_ssh agent-7 "$OTHERHOST" true 2>/dev/null
+check "a token for another host is refused" [ $? -ne 0 ]
+check "... for the reason audience_mismatch" [ "$(last_denial agent-7)" = audience_mismatch ]
+
+FOR8=$(rig_mint 8 60)
+rig_ssh agent-9 "$FOR8" true 2>/dev/null
+check "a token for another login name is refused" [ $? -ne 0 ]
+check "... for the reason user_not_allowed" [ "$(last_denial agent-9)" = user_not_allowed ]
+
+rig_ssh root "$(rig_mint 7 60)" true 2>/dev/null
+check "root cannot log in with a token (not a transient name)" [ $? -ne 0 ]
+
+# ---- tokens beyond OpenSSH's 1023-byte answer limit ----
+PAD=$(head -c 1800 /dev/zero | tr '\0' 'p')
+LONG=$(rig_mint 7 60 --claim "padding=$PAD")
+check "the long token is over 1023 bytes" [ ${#LONG} -gt 1023 ]
+OUT=$(rig_ssh agent-7 "$LONG" 'id -un')
+check "a token over 1023 bytes logs in through multi-part prompts" [ "$OUT" = agent-7 ]
+LONG2=$(rig_mint 7 60 --claim "padding=$PAD")
+# sshpass answers the prompt it is told to look for, like a human pasting the token.
+SSHPASS="$LONG2" timeout 30 sshpass -P "ephem token" -e ssh -p "$RIG_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
+        agent-7@127.0.0.1 true </dev/null 2>/dev/null
+check "the same token pasted whole (cut at 1023 bytes by ssh) is refused" [ $? -ne 0 ]
+check "... for the reason token_truncated" [ "$(last_denial agent-7)" = token_truncated ]
+
+# ---- cut-off at expiry: every process of the session, the connection, the user ----
+TOK=$(rig_mint 7 6)
+START=$(date +%s)
+rig_ssh agent-7 "$TOK" 'sleep 1001 & setsid sh -c "sleep 1002 &" ; nohup sleep 1003 >/dev/null 2>&1 & sleep 1000' 2>/dev/null
+RC=$?
+END=$(date +%s)
+check "a long-running command is cut off at the token's expiry (client sees the connection close)" \
+        [ $RC -ne 0 ] && [ $((END - START)) -le 10 ]
+check "the background, setsid double-forked and nohup processes are gone within 2 s" \
+        gone_within "sleep 100[0-3]" 2
+sleep 1
+check "the user's record is gone after the cut-off (close_session never ran)" \
+        [ ! -e /run/ephem/users/by-name/agent-7 ]
+check "the user's home is gone after the cut-off" [ ! -e "$T/home/agent-7" ]
+check "getent falls back to the pre-authentication entry" \
+        [ "$(getent passwd agent-7 | cut -d: -f3)" = "$UID7" ]
+check "getent by UID no longer finds the removed user" bash -c "! getent passwd $UID7"
+check "audit: session_cutoff event" bash -c \
+        "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_cutoff EPHEM_USER=agent-7 | grep -q session_cutoff"
+
+# ---- revocation ends a live session within about a second; others are untouched ----
+J7=rev-$RANDOM-$RANDOM
+TOK7=$(rig_mint 7 60 --jti "$J7")
+TOK9=$(rig_mint 9 60)
+rig_ssh agent-7 "$TOK7" 'sleep 1007' 2>/dev/null &
+P7=$!
+rig_ssh agent-9 "$TOK9" 'sleep 1009' 2>/dev/null &
+P9=$!
+for i in $(seq 1 50); do
+        pgrep -f "sleep 1007" >/dev/null && pgrep -f "sleep 1009" >/dev/null && break
+        sleep 0.1
+done
+"$EPHEMCTL" revoke --jti "$J7" >/dev/null
+T0=$(date +%s%N)
+gone_within "sleep 1007" 2
+R=$?
+T1=$(date +%s%N)
+check "a revocation ends the live session within 2 s ($(((T1 - T0) / 1000000)) ms)" [ $R -eq 0 ]
+wait $P7 2>/dev/null
+check "the revoked session's client sees the connection close" [ $? -ne 0 ]
+running() { pgrep -f -- "$1" >/dev/null; }
+check "another transient user's session is untouched" running "sleep 1009"
+rig_ssh agent-7 "$(rig_mint 7 60 --jti "$J7")" true 2>/dev/null
+check "a revoked jti is refused at login" [ $? -ne 0 ]
+"$EPHEMCTL" revoke --user agent-9 >/dev/null
+gone_within "sleep 1009" 3
+check "revoking a user ends its session" [ $? -eq 0 ]
+wait $P9 2>/dev/null
+
+# ---- a setuid program resolves the user through the module ----
+cp /usr/bin/id "$T/id-setuid" && chmod 4755 "$T/id-setuid"
+OUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$T/id-setuid" -u agent-7 2>&1)
+check "a setuid program run by another user resolves the transient user" [ "$OUT" = "$UID7" ]
+
+# ---- paramiko, keyboard-interactive as an agent library would ----
+TOK=$(rig_mint 7 60)
+OUT=$(EPHEM_TOKEN="$TOK" /usr/bin/python3 "$HERE/paramiko-login.py" 127.0.0.1 "$RIG_PORT" agent-7 'id -un' 2>&1)
+check "paramiko logs in with keyboard-interactive" [ "$OUT" = agent-7 ]
+
+echo "1..$N"
+[ $FAILED -eq 0 ] || { echo "# $FAILED failed; sshd log:"; tail -n 40 "$T/sshd.log" | sed 's/^/# /'; }
+exit $((FAILED > 0))
