@@ -31,6 +31,10 @@ rig_log() { printf '%s\n' "$*" >&2; }
 
 # Re-executes the calling script inside a private mount namespace (once).
 rig_enter() {
+        if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || [ ! -x /usr/sbin/sshd ]; then
+                echo "1..0 # SKIP needs root, unshare and /usr/sbin/sshd"
+                exit 77
+        fi
         if [ -z "${EPHEM_RIG_INSIDE:-}" ]; then
                 export EPHEM_RIG_INSIDE=1
                 exec unshare --mount --propagation private -- "$0" "$@"
