@@ -51,27 +51,6 @@ typedef enum ending {
         END_CLOSED,
 } ending;
 
-static void write_status(const ephem_config *c, const session_record *s, const char *state) {
-        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
-        kv_writer w = { 0 };
-
-        if (dfd < 0)
-                return;
-        kvw_add(&w, "session", s->id);
-        kvw_add(&w, "user", s->user);
-        kvw_add(&w, "state", state);
-        kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
-        kvw_add(&w, "reason", s->deadline_reason);
-        (void) kvw_commit_at(&w, dfd, s->id, 0644);
-        kvw_done(&w);
-}
-
-static void remove_status(const ephem_config *c, const char *id) {
-        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
-        if (dfd >= 0)
-                (void) unlinkat(dfd, id, 0);
-}
-
 /* Writes the message to every terminal a process of the session has open on
  * stdin/stdout/stderr, when the terminal belongs to the session's user. */
 static void warn_terminals(const session_record *s, const char *msg) {
@@ -154,7 +133,7 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
                 audit_end(s, AUDIT_SESSION_CUTOFF, s->deadline_reason);
         else if (why == END_REVOKED)
                 audit_end(s, AUDIT_SESSION_REVOKED, detail);
-        write_status(c, s, why == END_CLOSED ? "closed" : why == END_DEADLINE ? "cut_off" : "revoked");
+        session_status_write(c, s, why == END_CLOSED ? "closed" : why == END_DEADLINE ? "cut_off" : "revoked");
 
         k = session_kill(c, s, KILL_TIMEOUT_MS);
         if (k < 0) {
@@ -166,7 +145,7 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         if (s->cgroup[0])
                 (void) rmdir(s->cgroup);
         (void) session_remove(c, s->id);
-        remove_status(c, s->id);
+        session_status_remove(c, s->id);
 
         /* The user goes with its last session: its tokens were single-use, so nothing
          * can log in as it again — unless a login of it is between auth and session. */
@@ -336,7 +315,7 @@ int main(int argc, char **argv) {
                         (void) snprintf(msg, sizeof(msg),
                                         "\r\n*** ephem: this session ends in %" PRId64 " s (%s) ***\r\n",
                                         s.deadline - now > 0 ? s.deadline - now : 0, s.deadline_reason);
-                        write_status(c, &s, "warning");
+                        session_status_write(c, &s, "warning");
                         warn_terminals(&s, msg);
                 }
         }

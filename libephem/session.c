@@ -75,6 +75,28 @@ int session_save(const ephem_config *c, const session_record *r) {
         return k;
 }
 
+void session_status_write(const ephem_config *c, const session_record *s, const char *state) {
+        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
+        kv_writer w = { 0 };
+
+        if (dfd < 0)
+                return;
+        kvw_add(&w, "session", s->id);
+        kvw_add(&w, "user", s->user);
+        kvw_add(&w, "state", state);
+        kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
+        kvw_add(&w, "reason", s->deadline_reason);
+        (void) kvw_commit_at(&w, dfd, s->id, 0644);
+        kvw_done(&w);
+}
+
+void session_status_remove(const ephem_config *c, const char *id) {
+        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
+
+        if (dfd >= 0 && session_id_valid(id))
+                (void) unlinkat(dfd, id, 0);
+}
+
 static int set_str(char **field, const char *v) {
         free(*field);
         *field = strdup(v);

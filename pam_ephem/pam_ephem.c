@@ -432,22 +432,6 @@ static int putenvf(pam_handle_t *pamh, const char *name, const char *fmt, ...) {
         return pam_putenv(pamh, entry);
 }
 
-/* The status file agents can read (documented in pam_ephem(8)): deadline and state. */
-static void write_status(const ephem_config *c, const session_record *s, const char *state) {
-        _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "status", 0755);
-        kv_writer w = { 0 };
-
-        if (dfd < 0)
-                return;
-        kvw_add(&w, "session", s->id);
-        kvw_add(&w, "user", s->user);
-        kvw_add(&w, "state", state);
-        kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
-        kvw_add(&w, "reason", s->deadline_reason);
-        (void) kvw_commit_at(&w, dfd, s->id, 0644);
-        kvw_done(&w);
-}
-
 static int session_fail(pam_ctx *ctx, const login_record *rec, ephem_reason reason, const char *detail) {
         audit_record a;
 
@@ -568,7 +552,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 }
         }
 
-        write_status(c, &s, "active");
+        session_status_write(c, &s, "active");
         if (putenvf(ctx->pamh, ENV_SESSION_ID, "%s", s.id) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_EXPIRES_AT", "%" PRId64, s.deadline) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_DEADLINE_REASON", "%s", s.deadline_reason) != PAM_SUCCESS ||
@@ -635,7 +619,7 @@ _public_ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags _unus
         /* Removing the record tells the helper: it waits for this process to exit,
          * ends what is left of the session and removes the user when it is due. */
         (void) session_remove(ctx.config, s.id);
-        write_status(ctx.config, &s, "closed");
+        session_status_write(ctx.config, &s, "closed");
         audit_base(&ctx, &a, AUDIT_SESSION_CLOSE);
         a.uid = (int64_t) s.uid;
         a.session_id = s.id;

@@ -42,6 +42,12 @@ int session_load(const ephem_config *c, const char *id, session_record *ret);
 int session_remove(const ephem_config *c, const char *id);
 bool session_id_valid(const char *id);
 
+/* The session's status file, <state>/status/<id> (0644, no secret), which the
+ * session can read through $EPHEM_STATUS_FILE: session, user, state (active,
+ * warning, cut_off, revoked, closed), deadline, reason. */
+void session_status_write(const ephem_config *c, const session_record *s, const char *state);
+void session_status_remove(const ephem_config *c, const char *id);
+
 /* All session records. 0 and an array (session_list_free()), or -errno. */
 int session_list(const ephem_config *c, session_record **ret, size_t *ret_n);
 void session_list_free(session_record *l, size_t n);
