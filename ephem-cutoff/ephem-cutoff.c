@@ -51,15 +51,42 @@ typedef enum ending {
         END_CLOSED,
 } ending;
 
+/* The cgroup.procs file of the session: ephem's cgroup, or (logind) the scope the
+ * leader is in, from /proc/<leader>/cgroup. */
+static int session_procs_path(const session_record *s, char *buf, size_t size) {
+        char root[256], line[512], path[64];
+        FILE *f;
+        int r = -ENOENT;
+
+        if (s->cgroup[0]) {
+                (void) snprintf(buf, size, "%s/cgroup.procs", s->cgroup);
+                return 0;
+        }
+        if (cgroup_v2_root(root, sizeof(root)) < 0)
+                return -ENOENT;
+        (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) s->leader);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "0::/", 4) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        if ((size_t) snprintf(buf, size, "%s%s/cgroup.procs", root, line + 3) < size)
+                                r = 0;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
 /* Writes the message to every terminal a process of the session has open on
  * stdin/stdout/stderr, when the terminal belongs to the session's user. */
 static void warn_terminals(const session_record *s, const char *msg) {
-        char procs[SESSION_CGROUP_MAX + 16], line[32];
+        char procs[SESSION_CGROUP_MAX + 64], line[32];
         FILE *f;
 
-        if (!s->cgroup[0])
+        if (session_procs_path(s, procs, sizeof(procs)) < 0)
                 return;
-        (void) snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cgroup);
         f = fopen(procs, "re");
         if (!f)
                 return;
@@ -200,6 +227,7 @@ int main(int argc, char **argv) {
         int margc, k;
         const char **margv;
         char detail[192];
+        struct stat rev_st;
         int64_t now;
 
         if (argc < 3 || !session_id_valid(argv[1]) || !streq(argv[2], "--")) {
@@ -223,13 +251,17 @@ int main(int argc, char **argv) {
 
         if (revocation_names_for(s.iss, s.sub, s.jti, s.user, s.fingerprint, names) < 0)
                 goto fail_closed;
-        rev_ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (rev_ino < 0)
-                goto fail_closed;
         {
                 _cleanup_close_ int dfd = revocation_dir_open(c);
-                if (dfd < 0 || inotify_add_watch(rev_ino, c->revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
+                if (dfd < 0 || fstat(dfd, &rev_st) < 0)
                         goto fail_closed;
+        }
+        /* One inotify instance per session; beyond fs.inotify.max_user_instances
+         * (128 by default) watch the directory's mtime four times a second instead. */
+        rev_ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (rev_ino >= 0 && inotify_add_watch(rev_ino, c->revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
+                close(rev_ino);
+                rev_ino = -1;
         }
         pidfd = (int) pidfd_open(s.leader, 0);
         if (pidfd < 0 || process_start_time(s.leader) != s.leader_start) {
@@ -262,8 +294,9 @@ int main(int argc, char **argv) {
                 char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
                 uint64_t ticks;
                 ssize_t n;
-                /* Until logind has registered the session, look again every second. */
-                int timeout = session_use_logind() && !s.logind[0] ? 1000 : -1;
+                /* Until logind has registered the session, look again every second;
+                 * without inotify, look at the revocation directory 4 times a second. */
+                int timeout = rev_ino < 0 ? 250 : session_use_logind() && !s.logind[0] ? 1000 : -1;
 
                 if (poll(p, t_warn >= 0 ? 4 : 3, timeout) < 0) {
                         if (errno == EINTR)
@@ -289,6 +322,18 @@ int main(int argc, char **argv) {
                                         goto fail_closed;
                         }
                 }
+                if (rev_ino < 0) {
+                        struct stat st;
+                        if (stat(c->revocation_dir, &st) == 0 &&
+                            (st.st_mtim.tv_sec != rev_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != rev_st.st_mtim.tv_nsec)) {
+                                rev_st = st;
+                                if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
+                                                     sizeof(detail))) {
+                                        finish(c, &s, END_REVOKED, detail);
+                                        break;
+                                }
+                        }
+                }
                 if (p[1].revents) {
                         n = read(rev_ino, buf, sizeof(buf));
                         /* An overflowed queue may have hidden our entry: check directly. */
@@ -309,7 +354,13 @@ int main(int argc, char **argv) {
                 }
                 if (t_warn >= 0 && p[3].revents) {
                         char msg[256];
-                        (void) !read(t_warn, &ticks, sizeof(ticks));
+                        if (read(t_warn, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
+                                /* The clock was set: warn at the right time, not now. */
+                                close(t_warn);
+                                t_warn = s.warn_at > now ? arm_timer(s.warn_at) : -1;
+                                if (t_warn >= 0 || s.warn_at > now)
+                                        continue;
+                        }
                         close(t_warn);
                         t_warn = -1;
                         (void) snprintf(msg, sizeof(msg),

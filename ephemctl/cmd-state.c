@@ -97,8 +97,14 @@ int cmd_users(int argc, char **argv) {
                 format_time(users[i].created, created, sizeof(created));
                 format_time(users[i].expires, expires, sizeof(expires));
                 format_left(users[i].expires - now, left, sizeof(left));
-                printf("%-24s %-11u %-20s %-20s %-20s %-8s %d\n", users[i].name, (unsigned) users[i].uid,
-                       groups[0] ? groups : "-", created, expires, left, session_user_live(c, users[i].name));
+                {
+                        int live = session_user_live(c, users[i].name);
+                        char sessions[16];
+                        /* Session records are root's: others see the users only. */
+                        (void) snprintf(sessions, sizeof(sessions), live < 0 ? "?" : "%d", live);
+                        printf("%-24s %-11u %-20s %-20s %-20s %-8s %s\n", users[i].name, (unsigned) users[i].uid,
+                               groups[0] ? groups : "-", created, expires, left, sessions);
+                }
         }
         printf("%zu transient user(s)\n", n);
         config_free(c);

@@ -31,6 +31,7 @@ static const struct {
         [AUDIT_USER_REMOVED] = { "user_removed", "fa0e36c3755f430cb61e153e4e5b377a", LOG_INFO },
         [AUDIT_REVOCATION_APPLIED] = { "revocation_applied", "f772c510f975442cb42427c3bcd61c90", LOG_NOTICE },
         [AUDIT_CONFIG_ERROR] = { "config_error", "c8c86864f82f4a4d879d6c5c1adaf26d", LOG_ERR },
+        [AUDIT_SESSION_DENIED] = { "session_denied", "2ce13c2d5308441cb07d46dde3a03b86", LOG_WARNING },
 };
 
 static int forced_backend = -1;
@@ -48,8 +49,8 @@ const char *audit_event_message_id(audit_event e) {
 }
 
 typedef struct fields {
-        char buf[24][FIELD_MAX + 32];
-        struct iovec iov[24];
+        char buf[32][FIELD_MAX + 32];
+        struct iovec iov[32];
         size_t n;
         char line[2048]; /* the syslog form: key=value pairs */
         size_t line_len;
@@ -98,7 +99,11 @@ static void build_message(const audit_record *r, char *msg, size_t size) {
                 break;
         case AUDIT_AUTH_DENIED:
         case AUDIT_ACCOUNT_DENIED:
-                (void) snprintf(msg, size, "%s %s: %s%s%s", r->event == AUDIT_AUTH_DENIED ? "refused login for" : "refused account for",
+        case AUDIT_SESSION_DENIED:
+                (void) snprintf(msg, size, "%s %s: %s%s%s",
+                                r->event == AUDIT_AUTH_DENIED      ? "refused login for"
+                                : r->event == AUDIT_ACCOUNT_DENIED ? "refused account for"
+                                                                   : "refused session for",
                                 user, reason_text(r->reason), r->detail && *r->detail ? " — " : "", strempty(r->detail));
                 break;
         case AUDIT_SESSION_OPEN:
@@ -153,7 +158,8 @@ void audit_emit(const audit_record *r) {
 
         add(fp, "MESSAGE_ID", events[r->event].id);
         add(fp, "EPHEM_EVENT", events[r->event].name);
-        if (r->event == AUDIT_AUTH_DENIED || r->event == AUDIT_ACCOUNT_DENIED || r->reason != EPHEM_OK)
+        if (r->event == AUDIT_AUTH_DENIED || r->event == AUDIT_ACCOUNT_DENIED || r->event == AUDIT_SESSION_DENIED ||
+            r->reason != EPHEM_OK)
                 add(fp, "EPHEM_REASON", reason_id(r->reason));
         add(fp, "EPHEM_DETAIL", r->detail);
         add(fp, "EPHEM_USER", r->user);

@@ -463,6 +463,21 @@ static int logind_call(const char *method, const char *session_id, bool with_sig
         return r;
 }
 
+static int logind_terminate_user(uid_t uid) {
+        sd_bus *bus = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                               "org.freedesktop.login1.Manager", "TerminateUser", &error, NULL, "u", (uint32_t) uid);
+        sd_bus_error_free(&error);
+        sd_bus_flush_close_unref(bus);
+        return r;
+}
+
 static void sleep_ms(unsigned ms) {
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -512,6 +527,10 @@ int session_kill(const ephem_config *c, const session_record *r, unsigned timeou
                 }
                 if (session_alive(r))
                         (void) logind_call("KillSession", r->logind, true);
+                /* The user manager and `systemd-run --user` units live outside the
+                 * session scope: the user's last session takes them along. */
+                if (session_user_live(c, r->user) <= 1)
+                        (void) logind_terminate_user(r->uid);
         } else if (r->cgroup[0] && cgroup_populated(r->cgroup) >= 0) {
                 char path[SESSION_CGROUP_MAX + 16];
                 (void) snprintf(path, sizeof(path), "%s/cgroup.kill", r->cgroup);

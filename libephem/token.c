@@ -41,9 +41,15 @@ void token_free(ephem_token *t) {
 
 void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
         static const char hex[] = "0123456789abcdef";
+        const char *last_dot = memrchr(s, '.', len);
         uint8_t d[32];
         unsigned dl = 0;
 
+        /* The signed part only: ECDSA signatures are malleable (s and n-s both
+         * verify), so hashing the signature would give one token two fingerprints,
+         * and a revocation by fingerprint could be sidestepped. */
+        if (last_dot)
+                len = (size_t) (last_dot - s);
         if (EVP_Digest(s, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d)) {
                 memset(ret, '0', TOKEN_FP_LEN);
                 ret[TOKEN_FP_LEN] = '\0';

@@ -57,7 +57,37 @@ static void config_cleanup(pam_handle_t *pamh _unused_, void *data, int error_st
         config_free(data);
 }
 
-/* Loads the configuration once per PAM handle. Returns a PAM code. */
+/*
+ * The configuration cannot be used. Whether this login is ephem's business at all
+ * is still decided, from [users] alone (the NSS module's view), so that a broken
+ * ephem.conf does not lock local accounts out: names that are not transient get
+ * PAM_IGNORE; transient names, or no way to tell, are denied.
+ */
+static int config_unusable(pam_ctx *ctx, int argc, const char **argv) {
+        const char *path = config_path_from_args(argc, argv);
+        const char *user = NULL;
+        conf_error err = { 0 };
+        userconf u;
+        bool ours;
+        int r;
+
+        r = userconf_load(path ? path : EPHEM_CONFIG_PATH, &u, &err);
+        if (r == -ENOENT) {
+                /* Not configured: no name is transient (NSS resolves none either). */
+                userconf_done(&u);
+                return PAM_IGNORE;
+        }
+        if (r < 0 || pam_get_user(ctx->pamh, &user, NULL) != PAM_SUCCESS || !user) {
+                userconf_done(&u);
+                return PAM_AUTHINFO_UNAVAIL;
+        }
+        ours = userconf_is_transient(&u, user);
+        userconf_done(&u);
+        return ours ? PAM_AUTHINFO_UNAVAIL : PAM_IGNORE;
+}
+
+/* Loads the configuration once per PAM handle. Returns a PAM code (PAM_IGNORE when
+ * the configuration is unusable and the user is not a transient name). */
 static int ctx_config(pam_ctx *ctx, int argc, const char **argv) {
         const void *cached = NULL;
         conf_error err = { 0 };
@@ -77,7 +107,7 @@ static int ctx_config(pam_ctx *ctx, int argc, const char **argv) {
                 else
                         pam_syslog(ctx->pamh, LOG_ERR, "configuration: %s", err.message);
                 audit_emit(&a);
-                return r == -ENOMEM ? PAM_BUF_ERR : PAM_AUTHINFO_UNAVAIL;
+                return r == -ENOMEM ? PAM_BUF_ERR : config_unusable(ctx, argc, argv);
         }
         if (pam_set_data(ctx->pamh, DATA_CONFIG, c, config_cleanup) != PAM_SUCCESS) {
                 config_free(c);
@@ -277,6 +307,12 @@ static int authenticate(pam_ctx *ctx) {
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, fp, r, v.detail, reason_to_pam(r));
         }
 
+        /* Within the leeway after exp the token still verifies, but a session would
+         * end as it starts: refuse now rather than at session open. */
+        if (t->exp <= now)
+                return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_EXPIRED, "no time left for a session",
+                            PAM_AUTH_ERR);
+
         r = policy_decide(c, t, ctx->user, &rule, &v, NULL, NULL);
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, v.detail, reason_to_pam(r));
@@ -347,11 +383,12 @@ _public_ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags _unuse
         r = ctx_config(&ctx, argc, argv);
         if (r != PAM_SUCCESS)
                 return r;
-        if (ctx.config->fail_delay_ms)
-                (void) pam_fail_delay(pamh, (unsigned) ctx.config->fail_delay_ms * 1000u);
         r = ctx_user(&ctx);
         if (r == PAM_IGNORE)
                 return r;
+        /* A refusal costs the same whatever its cause; local accounts keep theirs. */
+        if (ctx.config->fail_delay_ms)
+                (void) pam_fail_delay(pamh, (unsigned) ctx.config->fail_delay_ms * 1000u);
         if (r != PAM_SUCCESS)
                 return deny(&ctx, AUDIT_AUTH_DENIED, NULL, NULL, EPHEM_R_USER_INVALID, NULL, r);
         return authenticate(&ctx);
@@ -414,6 +451,7 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
 
 #define DATA_RUNTIME_MAX "systemd.runtime_max_sec"
 #define ENV_SESSION_ID "EPHEM_SESSION_ID"
+#define DATA_SESSION_ID "ephem.session_id"
 
 static void free_data(pam_handle_t *pamh _unused_, void *data, int error_status _unused_) {
         free(data);
@@ -435,7 +473,7 @@ static int putenvf(pam_handle_t *pamh, const char *name, const char *fmt, ...) {
 static int session_fail(pam_ctx *ctx, const login_record *rec, ephem_reason reason, const char *detail) {
         audit_record a;
 
-        audit_base(ctx, &a, AUDIT_SESSION_OPEN);
+        audit_base(ctx, &a, AUDIT_SESSION_DENIED);
         a.reason = reason;
         a.detail = detail;
         if (rec) {
@@ -456,7 +494,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         _cleanup_(session_record_done) session_record s = { 0 };
         int64_t now = (int64_t) time(NULL);
         user_record user;
-        char detail[512] = "";
+        char detail[512] = "", clean_iss[256], clean_sub[256];
         const char *id;
         audit_record a;
         int k;
@@ -557,9 +595,18 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
             putenvf(ctx->pamh, "EPHEM_EXPIRES_AT", "%" PRId64, s.deadline) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_DEADLINE_REASON", "%s", s.deadline_reason) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_STATUS_FILE", "%s/status/%s", c->state_dir, s.id) != PAM_SUCCESS ||
-            putenvf(ctx->pamh, "EPHEM_ISS", "%s", s.iss) != PAM_SUCCESS ||
-            putenvf(ctx->pamh, "EPHEM_SUB", "%s", s.sub) != PAM_SUCCESS)
+            putenvf(ctx->pamh, "EPHEM_ISS", "%s", sanitize_for_log(s.iss, clean_iss, sizeof(clean_iss))) != PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_SUB", "%s", sanitize_for_log(s.sub, clean_sub, sizeof(clean_sub))) != PAM_SUCCESS)
                 return PAM_BUF_ERR;
+        /* close_session runs in this process: it trusts this copy of the id, not the
+         * PAM environment, which pam_env (user_readenv) lets the user's files change. */
+        {
+                char *copy = strdup(s.id);
+                if (!copy || pam_set_data(ctx->pamh, DATA_SESSION_ID, copy, free_data) != PAM_SUCCESS) {
+                        free(copy);
+                        return PAM_BUF_ERR;
+                }
+        }
         /* The hand-off id is spent: it must not reach the user's environment. */
         (void) pam_putenv(ctx->pamh, LOGIN_ENV);
         (void) login_record_remove(c->state_dir, rec.id);
@@ -611,7 +658,12 @@ _public_ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags _unus
         r = ctx_user(&ctx);
         if (r != PAM_SUCCESS)
                 return r == PAM_IGNORE ? r : PAM_SESSION_ERR;
-        id = pam_getenv(pamh, ENV_SESSION_ID);
+        {
+                const void *data = NULL;
+                id = pam_get_data(pamh, DATA_SESSION_ID, &data) == PAM_SUCCESS ? data : NULL;
+        }
+        if (!id)
+                id = pam_getenv(pamh, ENV_SESSION_ID); /* open_session ran in another process */
         if (!id || session_load(ctx.config, id, &s) < 0)
                 return PAM_SUCCESS; /* already ended (cut off, revoked) or never opened */
         if (!streq(s.user, ctx.user))

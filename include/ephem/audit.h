@@ -25,6 +25,7 @@ typedef enum audit_event {
         AUDIT_USER_REMOVED,
         AUDIT_REVOCATION_APPLIED,
         AUDIT_CONFIG_ERROR,
+        AUDIT_SESSION_DENIED,
         _AUDIT_EVENT_MAX,
 } audit_event;
 

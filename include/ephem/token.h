@@ -80,7 +80,9 @@ static inline void token_freep(ephem_token **t) {
 }
 #define _cleanup_token_ __attribute__((cleanup(token_freep)))
 
-/* First TOKEN_FP_LEN hex digits of SHA-256 over the token as presented. */
+/* First TOKEN_FP_LEN hex digits of SHA-256 over the token's signed part (everything
+ * before the last '.'; the whole string when it has none). Not over the signature:
+ * ECDSA signatures are malleable, and one token must have one fingerprint. */
 void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]);
 
 /* A string claim's value (a top-level name, or a path "a/b"), NULL if absent or not a string. */

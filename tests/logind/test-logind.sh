@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The logind path, for real: a Debian 12 root (debootstrap) booted with systemd as
+# PID 1 under systemd-nspawn (private network), with sshd, logind and pam_systemd.
+# pam_ephem's session stage sets systemd.runtime_max_sec before pam_systemd (the
+# scope's RuntimeMaxSec=), and the cut-off helper ends sessions through logind
+# (TerminateSession/KillSession, TerminateUser for the user manager and
+# `systemd-run --user` units).
+#
+#   BUILD=build tests/logind/test-logind.sh
+#
+# Needs root, debootstrap and systemd-container, and the Debian mirror. The root
+# file system is cached in $EPHEM_LOGIND_CACHE (default /var/cache/ephem-tests) so
+# that a second run takes seconds; EPHEM_LOGIND_SKIP=1 skips the tier.
+
+set -u -o pipefail
+: "${BUILD:?BUILD must name the meson build directory}"
+BUILD=$(cd "$BUILD" && pwd)
+CACHE=${EPHEM_LOGIND_CACHE:-/var/cache/ephem-tests}
+TAP_N=0
+FAILED=0
+
+if [ "${EPHEM_LOGIND_SKIP:-0}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v systemd-nspawn >/dev/null ||
+        ! command -v debootstrap >/dev/null; then
+        echo "1..0 # SKIP needs root, systemd-nspawn and debootstrap (EPHEM_LOGIND_SKIP unset)"
+        exit 77
+fi
+
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+not_ok() { TAP_N=$((TAP_N + 1)); FAILED=$((FAILED + 1)); echo "not ok $TAP_N - $1"; }
+check() {
+        local name=$1
+        shift
+        if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+mirror() {
+        local m
+        m=$(grep -h -o -E 'https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+                grep -v security | head -n 1)
+        echo "${m:-http://deb.debian.org/debian}"
+}
+
+# ---- the root file system: debootstrap once, then reuse a tarball ----
+mkdir -p "$CACHE"
+ROOTFS_TAR="$CACHE/bookworm-logind-v1.tar"
+W=$(mktemp -d /var/tmp/ephem-logind.XXXXXX)
+ROOT="$W/root"
+MACHINE=ephem-test-$$
+NSPAWN_PID=
+
+cleanup() {
+        if [ -n "$NSPAWN_PID" ]; then
+                kill "$NSPAWN_PID" 2>/dev/null
+                for i in $(seq 1 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+                kill -9 "$NSPAWN_PID" 2>/dev/null
+                wait "$NSPAWN_PID" 2>/dev/null
+        fi
+        # nspawn leaves its cgroups and runtime directory behind without a host systemd.
+        find /sys/fs/cgroup -depth -type d -path "*payload*" -empty -delete 2>/dev/null
+        rm -rf "/run/systemd/nspawn/unix-export/$MACHINE" 2>/dev/null
+        rm -rf "$W"
+}
+trap cleanup EXIT
+
+if [ ! -f "$ROOTFS_TAR" ]; then
+        echo "# debootstrap of a Debian 12 root with systemd, logind and sshd (once; cached in $CACHE)"
+        debootstrap --variant=minbase \
+                --include=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2 \
+                bookworm "$ROOT" "$(mirror)" >"$W/debootstrap.log" 2>&1 || {
+                echo "1..0 # SKIP debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
+                exit 77
+        }
+        printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
+        chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
+        tar -C "$ROOT" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+else
+        mkdir -p "$ROOT"
+        tar -C "$ROOT" -xf "$ROOTFS_TAR"
+fi
+
+# ---- ephem into the root, the way a package would put it ----
+install -D -m 0644 "$BUILD/pam_ephem/pam_ephem.so" "$ROOT/usr/lib/x86_64-linux-gnu/security/pam_ephem.so"
+install -D -m 0644 "$BUILD/nss_ephem/libnss_ephem.so.2" "$ROOT/usr/lib/x86_64-linux-gnu/libnss_ephem.so.2"
+install -D -m 0755 "$BUILD/ephemctl/ephemctl" "$ROOT/usr/sbin/ephemctl"
+install -D -m 0755 "$BUILD/ephem-cutoff/ephem-cutoff" "$ROOT/usr/libexec/ephem/ephem-cutoff"
+install -D -m 0755 "$BUILD/ephem-askpass/ephem-askpass" "$ROOT/usr/bin/ephem-askpass"
+mkdir -p "$ROOT/etc/ephem"
+"$BUILD/ephemctl/ephemctl" keygen --type ec --kid logind-key --out "$W/issuer" >/dev/null
+install -m 0644 "$W/issuer.jwks" "$ROOT/etc/ephem/issuer.jwks"
+cat >"$ROOT/etc/ephem/ephem.conf" <<'EOF'
+[host]
+audience = logind-host
+leeway = 0
+fail_delay = 0
+warn_before = 3s
+
+[users]
+names = agent-*
+
+[issuer local]
+iss = https://issuer.test
+keys = /etc/ephem/issuer.jwks
+
+[rule agents]
+issuer = local
+logins = agent-${agent_id}
+EOF
+sed -i -e 's/^passwd:.*/passwd:         files ephem systemd/' -e 's/^group:.*/group:          files ephem systemd/' \
+        "$ROOT/etc/nsswitch.conf"
+{
+        echo 'auth [success=done ignore=ignore default=die] pam_ephem.so'
+        echo 'account [success=ok ignore=ignore default=bad] pam_ephem.so'
+        echo 'session [success=ok ignore=ignore default=bad] pam_ephem.so'
+        cat "$ROOT/etc/pam.d/sshd"
+} >"$W/sshd.pam" && cp "$W/sshd.pam" "$ROOT/etc/pam.d/sshd"
+mkdir -p "$ROOT/etc/ssh/sshd_config.d" "$ROOT/etc/systemd/system/session-.scope.d"
+printf 'ListenAddress 127.0.0.1\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\nPubkeyAuthentication no\nUsePAM yes\nMaxAuthTries 3\n' \
+        >"$ROOT/etc/ssh/sshd_config.d/ephem.conf"
+# Processes ignoring SIGTERM get SIGKILL 3 s after the scope stops, not 90 s.
+printf '[Scope]\nTimeoutStopSec=3s\n' >"$ROOT/etc/systemd/system/session-.scope.d/ephem.conf"
+cat >"$ROOT/usr/local/bin/login-as" <<'EOF'
+#!/bin/sh
+# login-as USER TOKEN-FILE COMMAND: ssh to this container's sshd with ephem-askpass.
+u=$1; f=$2; shift 2
+EPHEM_TOKEN_FILE=$f SSH_ASKPASS=/usr/bin/ephem-askpass SSH_ASKPASS_REQUIRE=force DISPLAY= \
+exec ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=5 "$u@127.0.0.1" "$@" </dev/null
+EOF
+chmod 0755 "$ROOT/usr/local/bin/login-as"
+
+# ---- boot ----
+systemd-nspawn -q -D "$ROOT" -b --register=no --keep-unit --private-network --console=pipe \
+        --machine="$MACHINE" >"$W/nspawn.log" 2>&1 &
+NSPAWN_PID=$!
+C=
+for i in $(seq 1 300); do
+        C=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n 1)
+        [ -n "$C" ] && nsenter -t "$C" -a systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
+        sleep 0.2
+done
+in_c() { nsenter -t "$C" -a "$@"; }
+check "the container booted with systemd as PID 1" [ -n "$C" ]
+[ -n "$C" ] || { echo "1..$TAP_N"; tail -n 20 "$W/nspawn.log" | sed 's/^/# /'; exit 1; }
+in_c systemctl start ssh.service systemd-logind.service >/dev/null 2>&1
+check "sshd and logind run in the container" in_c systemctl is-active -q ssh.service systemd-logind.service
+
+mint() { # AGENT TTL [opts] -> a token file inside the container
+        local f
+        f=/root/token-$1-$RANDOM
+        "$BUILD/ephemctl/ephemctl" mint --key "$W/issuer.key" --kid logind-key --iss https://issuer.test \
+                --aud logind-host --sub "agent-$1" --claim "agent_id=$1" --ttl "$2" "${@:3}" >"$ROOT$f"
+        chmod 0600 "$ROOT$f"
+        echo "$f"
+}
+
+# ---- a logind session cut off at the token's expiry ----
+TF=$(mint 7 12)
+in_c login-as agent-7 "$TF" 'sleep 1001 & setsid sh -c "sleep 1002 &"; nohup sleep 1003 >/dev/null 2>&1 & trap "" TERM; sleep 1000' \
+        >/dev/null 2>&1 &
+SSH=$!
+SCOPE=
+for i in $(seq 1 50); do
+        SCOPE=$(in_c loginctl list-sessions --no-legend 2>/dev/null | awk '$3 == "agent-7" {print "session-" $1 ".scope"; exit}')
+        [ -n "$SCOPE" ] && break
+        sleep 0.2
+done
+check "logind registered a session for the transient user" [ -n "$SCOPE" ]
+MAX=$(in_c systemctl show -p RuntimeMaxUSec --value "$SCOPE" 2>/dev/null)
+check "the session scope carries RuntimeMaxSec= from pam_ephem ($MAX)" bash -c "[[ '$MAX' =~ ^(1[0-2]|[1-9])s$ ]]"
+T0=$(date +%s)
+wait $SSH
+END=$(date +%s)
+check "the client sees the connection close at the deadline ($((END - T0)) s after login)" [ $((END - T0)) -le 17 ]
+sleep 4
+check "every process of the session is gone (background, setsid, nohup, SIGTERM-ignoring)" \
+        bash -c "! nsenter -t $C -a pgrep -f 'sleep 100[0-3]' >/dev/null"
+check "the transient user is removed" bash -c "! nsenter -t $C -a test -e /run/ephem/users/by-name/agent-7"
+
+# ---- revocation through logind, and the user's systemd --user units ----
+TF=$(mint 9 120 --jti logind-rev-1)
+in_c login-as agent-9 "$TF" 'systemd-run --user --unit=ephem-bg sleep 2009 >/dev/null 2>&1; sleep 1009' >/dev/null 2>&1 &
+SSH=$!
+for i in $(seq 1 100); do
+        in_c pgrep -f "sleep 1009" >/dev/null && break
+        sleep 0.1
+done
+USERUNIT=$(in_c pgrep -f "sleep 2009" >/dev/null && echo yes || echo no)
+in_c ephemctl revoke --jti logind-rev-1 >/dev/null
+T0=$(date +%s%N)
+GONE=no
+for i in $(seq 1 60); do
+        if ! in_c pgrep -f "sleep 1009" >/dev/null; then GONE=yes; break; fi
+        sleep 0.05
+done
+T1=$(date +%s%N)
+check "a revocation ends the logind session within 3 s ($(((T1 - T0) / 1000000)) ms)" [ "$GONE" = yes ]
+wait $SSH
+sleep 2
+if [ "$USERUNIT" = yes ]; then
+        check "the user's systemd-run --user unit ended with its last session" \
+                bash -c "! nsenter -t $C -a pgrep -f 'sleep 2009' >/dev/null"
+else
+        ok "# SKIP systemd-run --user could not start a unit in this container"
+fi
+check "no logind session of ephem's users remains" \
+        bash -c "! nsenter -t $C -a loginctl list-sessions --no-legend | grep -q agent-"
+
+echo "1..$TAP_N"
+exit $((FAILED > 0))
