@@ -21,6 +21,11 @@ static const command commands[] = {
         { "revocations", "apply", cmd_revocations_apply, "revocations apply [--config FILE] FILE|-" },
         { "revocations", "list", cmd_revocations_list, "revocations list [--config FILE]" },
         { "gc", NULL, cmd_gc, "gc [--config FILE]" },
+        { "breakglass", "generate", cmd_breakglass_generate,
+          "breakglass generate --account NAME [--count N] [--config FILE]" },
+        { "breakglass", "list", cmd_breakglass_list, "breakglass list --account NAME [--config FILE]" },
+        { "breakglass", "revoke", cmd_breakglass_revoke,
+          "breakglass revoke --account NAME (--number N | --all) [--config FILE]" },
         { "policy", "check", cmd_policy_check, "policy check [--config FILE] [--strict]" },
         { "policy", "test", cmd_policy_test,
           "policy test --user NAME [--config FILE] [--now UNIXTIME] TOKEN-SOURCE" },
@@ -108,7 +113,8 @@ int ctl_read_secret(const char *arg, size_t max, char **ret) {
                                 break;
                 }
                 buf[len] = '\0';
-                if (len > max + 1) {
+                /* At most max + 1 bytes were read: more than max means there was more. */
+                if (len > max) {
                         erase_and_free(buf);
                         fprintf(stderr, "standard input: longer than %zu bytes\n", max);
                         return EXIT_USAGE;

@@ -85,7 +85,7 @@ static void maybe_sweep(int fd, int64_t now) {
 int replay_register(const char *state_dir, const char *iss, const char *jti, int64_t forget_after,
                     int64_t now) {
         _cleanup_close_ int top = -1, shard_fd = -1, fd = -1;
-        char shard[3], name[63];
+        char shard[3], name[63], tmp[sizeof(name) + 16];
         struct timespec ts[2];
         int r;
 
@@ -101,16 +101,23 @@ int replay_register(const char *state_dir, const char *iss, const char *jti, int
         if (shard_fd < 0)
                 return negative_errno();
 
-        fd = openat(shard_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        /* An entry the sweep has not removed yet still refuses: its token expired. */
+        /* The entry must appear with its expiry already set: a sweep in another
+         * process would take a bare new entry (mtime: now) for an expired one. So it
+         * is made under a temporary name, which the sweep skips, and renamed into
+         * place only if the name is free: that rename is the atomic single use. */
+        (void) snprintf(tmp, sizeof(tmp), ".#%s.", name);
+        r = random_hex(tmp + strlen(tmp), 4);
+        if (r < 0)
+                return r;
+        fd = openat(shard_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return negative_errno();
         ts[0] = ts[1] = (struct timespec){ .tv_sec = (time_t) forget_after };
-        if (futimens(fd, ts) < 0) {
-                /* Without its expiry the entry could be swept too early: do not count
-                 * on it, refuse this time. */
+        if (futimens(fd, ts) < 0 || renameat2(shard_fd, tmp, shard_fd, name, RENAME_NOREPLACE) < 0) {
+                /* -EEXIST: used before (an entry the sweep has not removed yet still
+                 * refuses: its token expired). */
                 r = negative_errno();
-                (void) unlinkat(shard_fd, name, 0);
+                (void) unlinkat(shard_fd, tmp, 0);
                 return r;
         }
         maybe_sweep(shard_fd, now);

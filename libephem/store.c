@@ -249,7 +249,8 @@ int store_user_put(const ephem_config *c, const char *name, const gid_t *groups,
                 if (old.expires > r.expires)
                         r.expires = old.expires;
         }
-        memcpy(r.groups, groups, n_groups * sizeof(gid_t));
+        if (n_groups > 0)
+                memcpy(r.groups, groups, n_groups * sizeof(gid_t));
         r.n_groups = n_groups;
         r.synthesized = false;
         return write_record(c, &d, &r);

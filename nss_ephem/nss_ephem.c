@@ -52,6 +52,27 @@ static inline void restore_errno(const int *saved) {
 }
 #define PROTECT_ERRNO _cleanup_(restore_errno) _unused_ const int saved_errno_ = errno
 
+/*
+ * The same for the entry points that report through errnop. glibc passes &errno as
+ * errnop and reads the reason for a status from errno (ERANGE: "call again with a
+ * larger buffer"), so the reason must be written after errno is put back, or the
+ * restore would erase it. The body keeps writing *errnop: it lands in the guard.
+ */
+typedef struct errno_guard {
+        int saved;
+        int *errnop;
+        int report; /* 0: nothing to report */
+} errno_guard;
+
+static inline void errno_guard_done(errno_guard *g) {
+        errno = g->saved;
+        if (g->report != 0)
+                *g->errnop = g->report;
+}
+#define PROTECT_ERRNO_REPORT(errnop)                                                        \
+        _cleanup_(errno_guard_done) errno_guard errno_guard_ = { errno, (errnop), 0 };       \
+        (errnop) = &errno_guard_.report
+
 /* ---- configuration snapshot, shared by threads, reloaded when the file changes ---- */
 
 typedef struct snapshot {
@@ -75,9 +96,13 @@ static const char *config_path(void) {
         return e && *e == '/' ? e : EPHEM_CONFIG_PATH;
 }
 
+/* Unchanged since it was read: same file, content, owner and mode. A chmod or chown
+ * changes only the ctime, and must end the trust in the copy as surely as a rewrite. */
 static bool same_file(const struct stat *a, const struct stat *b) {
         return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+               a->st_mode == b->st_mode && a->st_uid == b->st_uid;
 }
 
 /* Returns a referenced snapshot, or NULL when there is no usable configuration. */
@@ -86,7 +111,8 @@ static snapshot *snapshot_get(void) {
         struct stat st;
         snapshot *s = NULL;
 
-        if (stat(path, &st) < 0)
+        /* lstat(): a symlink is never the file last read (which is opened O_NOFOLLOW). */
+        if (lstat(path, &st) < 0)
                 return NULL;
         pthread_mutex_lock(&snapshot_lock);
         if (current && same_file(&current->st, &st)) {
@@ -205,6 +231,28 @@ static enum nss_status fill_group(const user_record *r, struct group *gr, char *
         return NSS_STATUS_SUCCESS;
 }
 
+/* ---- records ---- */
+
+/*
+ * pam_ephem records only what userdb_synthesize() gives a transient name: a name
+ * matching the patterns, with the UID derived from it. A record saying anything else
+ * (a by-uid link naming "root", or another user with this UID) is damaged or
+ * planted, and refused like any other damaged record: -EBADMSG.
+ */
+static int record_check(const userconf *u, int k, const user_record *r) {
+        if (k == 0 && (!userconf_is_transient(u, r->name) || r->uid != userconf_uid(u, r->name)))
+                return -EBADMSG;
+        return k;
+}
+
+static int record_by_name(const userconf *u, const char *name, user_record *ret) {
+        return record_check(u, userdb_get_by_name(u, name, ret), ret);
+}
+
+static int record_by_uid(const userconf *u, uid_t uid, user_record *ret) {
+        return record_check(u, userdb_get_by_uid(u, uid, ret), ret);
+}
+
 /* ---- lookups ---- */
 
 /* By name: the record, else the pre-authentication entry for a transient name. */
@@ -215,7 +263,7 @@ static enum nss_status lookup_name(const userconf *u, const char *name, user_rec
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = userdb_get_by_name(u, name, ret);
+        k = record_by_name(u, name, ret);
         if (k == 0)
                 return NSS_STATUS_SUCCESS;
         if (k != -ENOENT) {
@@ -236,7 +284,7 @@ static enum nss_status lookup_uid(const userconf *u, uid_t uid, user_record *ret
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = userdb_get_by_uid(u, uid, ret);
+        k = record_by_uid(u, uid, ret);
         if (k == 0)
                 return NSS_STATUS_SUCCESS;
         if (k == -ENOENT && store_present(u, "by-uid")) {
@@ -248,7 +296,7 @@ static enum nss_status lookup_uid(const userconf *u, uid_t uid, user_record *ret
 }
 
 NSS_FN(getpwnam_r)(const char *name, struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
         enum nss_status st;
@@ -264,7 +312,7 @@ NSS_FN(getpwnam_r)(const char *name, struct passwd *pwd, char *buf, size_t bufle
 }
 
 NSS_FN(getpwuid_r)(uid_t uid, struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
         enum nss_status st;
@@ -280,7 +328,7 @@ NSS_FN(getpwuid_r)(uid_t uid, struct passwd *pwd, char *buf, size_t buflen, int 
 }
 
 NSS_FN(getgrnam_r)(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
         enum nss_status st;
@@ -296,7 +344,7 @@ NSS_FN(getgrnam_r)(const char *name, struct group *gr, char *buf, size_t buflen,
 }
 
 NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
         enum nss_status st;
@@ -313,7 +361,7 @@ NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *e
 
 NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
                        long int limit, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
         bool added = false;
@@ -327,7 +375,7 @@ NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int 
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = userdb_get_by_name(&s->users, user, &r);
+        k = record_by_name(&s->users, user, &r);
         if (k < 0) {
                 *errnop = k == -ENOENT ? ENOENT : EIO;
                 return k == -ENOENT ? NSS_STATUS_NOTFOUND : NSS_STATUS_UNAVAIL;
@@ -446,7 +494,7 @@ static enum nss_status enum_next(enumeration *e, fill_fn fill, void *result, cha
                 de = readdir(e->dir);
                 if (!de)
                         break;
-                if (!user_name_valid(de->d_name) || userdb_get_by_name(&e->snap->users, de->d_name, &r) < 0)
+                if (!user_name_valid(de->d_name) || record_by_name(&e->snap->users, de->d_name, &r) < 0)
                         continue; /* temporary files, damaged or vanished records */
                 st = fill(&r, result, buf, buflen, errnop);
                 if (st == NSS_STATUS_TRYAGAIN)
@@ -478,7 +526,7 @@ NSS_FN(endpwent)(void) {
 }
 
 NSS_FN(getpwent_r)(struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         return enum_next(&pw_enum, fill_passwd_v, pwd, buf, buflen, errnop);
 }
 
@@ -493,6 +541,6 @@ NSS_FN(endgrent)(void) {
 }
 
 NSS_FN(getgrent_r)(struct group *gr, char *buf, size_t buflen, int *errnop) {
-        PROTECT_ERRNO;
+        PROTECT_ERRNO_REPORT(errnop);
         return enum_next(&gr_enum, fill_group_v, gr, buf, buflen, errnop);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Single use of tokens: a jti is accepted once per issuer until it expires.
- * Each use is a file <state>/replay/<xx>/<sha256(iss NUL jti) rest>, created with
- * O_CREAT|O_EXCL (atomic across processes), its mtime set to the moment the entry
- * may be forgotten (token exp + leeway). Shards are swept at most once a minute.
+ * Each use is a file <state>/replay/<xx>/<sha256(iss NUL jti) rest>, its mtime the
+ * moment the entry may be forgotten (token exp + leeway), made under a temporary
+ * name and renamed into place with RENAME_NOREPLACE (atomic across processes, and
+ * never visible without its expiry). Shards are swept at most once a minute.
  */
 #pragma once
 

@@ -11,13 +11,13 @@
 #   BUILD=build tests/logind/test-logind.sh
 #
 # Needs root, debootstrap and systemd-container, and the Debian mirror. The root
-# file system is cached in $EPHEM_LOGIND_CACHE (default /var/cache/ephem-tests) so
+# file system is cached in $EPHEM_LOGIND_CACHE (default: the build directory) so
 # that a second run takes seconds; EPHEM_LOGIND_SKIP=1 skips the tier.
 
 set -u -o pipefail
 : "${BUILD:?BUILD must name the meson build directory}"
 BUILD=$(cd "$BUILD" && pwd)
-CACHE=${EPHEM_LOGIND_CACHE:-/var/cache/ephem-tests}
+CACHE=${EPHEM_LOGIND_CACHE:-$BUILD/logind-cache}
 TAP_N=0
 FAILED=0
 
@@ -35,10 +35,12 @@ check() {
         if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+# The Debian mirror apt uses (deb822 "URIs:" or one-line "deb" entries), not comments.
 mirror() {
         local m
-        m=$(grep -h -o -E 'https?://[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
-                grep -v security | head -n 1)
+        m=$(sed -n -e 's/^URIs:[[:space:]]*\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]]*$/\1/p' \
+                -e 's/^deb[[:space:]]\+\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]].*/\1/p' \
+                /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1)
         echo "${m:-http://deb.debian.org/debian}"
 }
 
