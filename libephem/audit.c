@@ -32,6 +32,7 @@ static const struct {
         [AUDIT_REVOCATION_APPLIED] = { "revocation_applied", "f772c510f975442cb42427c3bcd61c90", LOG_NOTICE },
         [AUDIT_CONFIG_ERROR] = { "config_error", "c8c86864f82f4a4d879d6c5c1adaf26d", LOG_ERR },
         [AUDIT_SESSION_DENIED] = { "session_denied", "2ce13c2d5308441cb07d46dde3a03b86", LOG_WARNING },
+        [AUDIT_BREAKGLASS_GENERATED] = { "breakglass_generated", "4e1b3d0120514cac8cb136c51d70ce01", LOG_WARNING },
 };
 
 static int forced_backend = -1;
@@ -129,6 +130,9 @@ static void build_message(const audit_record *r, char *msg, size_t size) {
                 break;
         case AUDIT_REVOCATION_APPLIED:
                 (void) snprintf(msg, size, "revocation list applied (%" PRId64 " entries)", r->extra_num);
+                break;
+        case AUDIT_BREAKGLASS_GENERATED:
+                (void) snprintf(msg, size, "%" PRId64 " break-glass codes generated for %s", r->extra_num, user);
                 break;
         case AUDIT_CONFIG_ERROR:
                 (void) snprintf(msg, size, "configuration error: %s", strempty(r->detail));

@@ -46,6 +46,8 @@ void config_free(ephem_config *c) {
                 return;
         free(c->path);
         free(c->revocation_dir);
+        strv_free(c->breakglass_accounts);
+        free(c->breakglass_dir);
         free(c->cutoff_helper);
         strv_free(c->audiences);
         userconf_done(&c->users);
@@ -381,10 +383,54 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
         return -EINVAL;
 }
 
+static int breakglass_set(ephem_config *c, const char *key, const char *value, unsigned line, conf_error *err) {
+        if (streq(key, "accounts")) {
+                int r = set_list(&c->breakglass_accounts, key, value, line, err);
+                if (r < 0)
+                        return r;
+                for (char **p = c->breakglass_accounts; *p; p++)
+                        if (!login_template_valid(*p) || strchr(*p, '$')) {
+                                conf_error_set(err, line, "accounts: '%s' is not a user-name pattern", *p);
+                                return -EINVAL;
+                        }
+                return 0;
+        }
+        if (streq(key, "codes")) {
+                char *v;
+                if (value[0] != '/' || strlen(value) > 200) {
+                        conf_error_set(err, line, "codes: expected an absolute path");
+                        return -EINVAL;
+                }
+                v = strdup(value);
+                if (!v)
+                        return -ENOMEM;
+                free(c->breakglass_dir);
+                c->breakglass_dir = v;
+                return 0;
+        }
+        if (streq(key, "session")) {
+                int r = set_duration(&c->breakglass_session, key, value, 24u * 3600u, line, err);
+                if (r == 0 && c->breakglass_session == 0) {
+                        conf_error_set(err, line, "session must be positive");
+                        return -EINVAL;
+                }
+                return r;
+        }
+        conf_error_set(err, line, "unknown key '%s' in [breakglass]", key);
+        return -EINVAL;
+}
+
 static int on_assignment(const char *section, const char *arg, const char *key, const char *value,
                          unsigned line, void *userdata, conf_error *err) {
         struct parse_state *s = userdata;
 
+        if (streq(section, "breakglass")) {
+                if (*arg) {
+                        conf_error_set(err, line, "[breakglass] takes no argument");
+                        return -EINVAL;
+                }
+                return breakglass_set(s->c, key, value, line, err);
+        }
         if (streq(section, "host") || streq(section, "users")) {
                 if (*arg) {
                         conf_error_set(err, line, "[%s] takes no argument", section);
@@ -495,9 +541,11 @@ int config_load(const char *path, int argc, const char **argv, ephem_config **re
         c->revocation_dir = strdup(EPHEM_REVOCATION_DIR);
         c->cutoff_helper = strdup(EPHEM_LIBEXECDIR "/ephem-cutoff");
         c->warn_before = 60;
+        c->breakglass_dir = strdup(EPHEM_BREAKGLASS_DIR);
+        c->breakglass_session = 30u * 60u;
         r = userconf_init(&c->users);
         c->state_dir = c->users.state_dir;
-        if (!c->path || !c->revocation_dir || !c->cutoff_helper || r < 0) {
+        if (!c->path || !c->revocation_dir || !c->cutoff_helper || !c->breakglass_dir || r < 0) {
                 r = -ENOMEM;
                 conf_error_set(err, 0, "out of memory");
                 goto fail;

@@ -86,6 +86,7 @@ int login_record_save(const char *state_dir, login_record *r) {
         kvw_addf(&w, "iat", "%" PRId64, r->iat);
         kvw_addf(&w, "auth_time", "%" PRId64, r->auth_time);
         kvw_addf(&w, "max_session", "%" PRIu64, r->max_session);
+        kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
         for (char **g = r->groups; g && *g; g++)
                 kvw_add(&w, "group", *g);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
@@ -131,6 +132,10 @@ static int on_field(const char *key, const char *value, void *userdata) {
                 return r->rule ? -EBADMSG : dup_field(&r->rule, value);
         if (streq(key, "group"))
                 return strv_extend(&r->groups, value);
+        if (streq(key, "breakglass")) {
+                r->breakglass = streq(value, "1");
+                return 0;
+        }
         if (streq(key, "exp"))
                 return parse_i64(value, &r->exp) < 0 ? -EBADMSG : 0;
         if (streq(key, "iat"))

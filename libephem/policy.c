@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ephem/breakglass.h"
 #include "ephem/json.h"
 #include "ephem/macro.h"
 
@@ -164,7 +165,8 @@ ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const ch
                 v->reason = EPHEM_R_USER_INVALID;
                 return v->reason;
         }
-        if (!userconf_is_transient(&c->users, user)) {
+        /* An offline emergency token may also name a [breakglass] account. */
+        if (!userconf_is_transient(&c->users, user) && !(t->issuer && t->issuer->breakglass && breakglass_account(c, user))) {
                 tracef(trace, userdata, "'%s' is not a transient user name ([users] names)", user);
                 v->reason = EPHEM_R_USER_NOT_ALLOWED;
                 (void) snprintf(v->detail, sizeof(v->detail), "not a transient user name");

@@ -51,6 +51,12 @@ static const struct {
         [EPHEM_R_STATE] = { "state_error", "the host's ephem state directory cannot be used" },
         [EPHEM_R_CONV] = { "conversation_failed", "the token could not be read from the client" },
         [EPHEM_R_INTERNAL] = { "internal_error", "an internal error occurred" },
+        [EPHEM_R_CODE_INVALID] = { "breakglass_code_invalid", "the break-glass code is not valid for this account" },
+        [EPHEM_R_CODE_USED] = { "breakglass_code_used", "the break-glass code has been used before" },
+        [EPHEM_R_RATE_LIMITED] = { "rate_limited",
+                                   "too many wrong break-glass codes for this account: wait for the backoff to end" },
+        [EPHEM_R_BREAKGLASS_STORE] = { "breakglass_store_unsafe",
+                                       "the break-glass code files are unsafe or unreadable: every code is refused" },
 };
 
 const char *reason_id(ephem_reason r) {

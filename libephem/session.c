@@ -529,7 +529,7 @@ int session_kill(const ephem_config *c, const session_record *r, unsigned timeou
                         (void) logind_call("KillSession", r->logind, true);
                 /* The user manager and `systemd-run --user` units live outside the
                  * session scope: the user's last session takes them along. */
-                if (session_user_live(c, r->user) <= 1)
+                if (session_user_live(c, r->user) <= 1 && userconf_is_transient(&c->users, r->user))
                         (void) logind_terminate_user(r->uid);
         } else if (r->cgroup[0] && cgroup_populated(r->cgroup) >= 0) {
                 char path[SESSION_CGROUP_MAX + 16];
@@ -538,8 +538,10 @@ int session_kill(const ephem_config *c, const session_record *r, unsigned timeou
                         return -EIO;
         } else {
                 /* No cgroup: the UID when this is its only session, else the session id. */
+                /* Every process of the UID only for a transient user: a local
+                 * emergency account may run other things. */
                 int others = session_user_live(c, r->user);
-                if (others <= 1)
+                if (others <= 1 && userconf_is_transient(&c->users, r->user))
                         (void) kill_matching(match_uid, &r->uid);
                 if (leader_alive(r)) {
                         pid_t sid = getsid(r->leader);

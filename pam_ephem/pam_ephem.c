@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "ephem/audit.h"
+#include "ephem/breakglass.h"
 #include "ephem/config.h"
 #include "ephem/login.h"
 #include "ephem/macro.h"
@@ -51,6 +52,8 @@ typedef struct pam_ctx {
         const char *user;
         const char *service;
         const char *rhost;
+        bool transient; /* the name matches [users] names */
+        bool emergency; /* the name is a [breakglass] account (local or transient) */
 } pam_ctx;
 
 static void config_cleanup(pam_handle_t *pamh _unused_, void *data, int error_status _unused_) {
@@ -136,7 +139,9 @@ static int ctx_user(pam_ctx *ctx) {
                 return r;
         if (!ctx->user || !*ctx->user)
                 return PAM_USER_UNKNOWN;
-        if (userconf_is_transient(&ctx->config->users, ctx->user))
+        ctx->transient = userconf_is_transient(&ctx->config->users, ctx->user);
+        ctx->emergency = breakglass_account(ctx->config, ctx->user);
+        if (ctx->transient || ctx->emergency)
                 return PAM_SUCCESS;
         /* Control characters or absurd length: not a name of any account. */
         if (strlen(ctx->user) > 256)
@@ -277,6 +282,68 @@ static size_t resolve_groups(const ephem_rule *rule, gid_t *gids, size_t max) {
         return n;
 }
 
+/* The break-glass path: a one-time code instead of a token. */
+static int authenticate_code(pam_ctx *ctx, const char *code) {
+        ephem_config *c = ctx->config;
+        _cleanup_(login_record_done) login_record rec = { 0 };
+        char detail[256] = "", env[sizeof(LOGIN_ENV) + LOGIN_ID_LEN + 2], jti[64], sub[32];
+        int64_t now = (int64_t) time(NULL);
+        unsigned number = 0;
+        ephem_reason r;
+        audit_record a;
+        int k;
+
+        r = breakglass_use(c, ctx->user, code, now, &number, detail, sizeof(detail));
+        if (r != EPHEM_OK)
+                return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail,
+                            r == EPHEM_R_BREAKGLASS_STORE || r == EPHEM_R_STATE ? PAM_AUTHINFO_UNAVAIL : reason_to_pam(r));
+        /* Burned and durable: from here on, a failure wastes the code (fail closed). */
+        breakglass_note_use(c, ctx->user, number, ctx->rhost, now);
+
+        (void) snprintf(jti, sizeof(jti), "breakglass:%s:%u", ctx->user, number);
+        (void) snprintf(sub, sizeof(sub), "code %u", number);
+        if (ctx->transient) {
+                bool created = false;
+                r = check_identity(ctx, detail, sizeof(detail));
+                if (r != EPHEM_OK)
+                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail, reason_to_pam(r));
+                k = store_user_put(c, ctx->user, NULL, 0, now + (int64_t) c->breakglass_session, now, &created, detail,
+                                   sizeof(detail));
+                if (k < 0)
+                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, k == -EADDRINUSE ? EPHEM_R_USER_COLLISION : EPHEM_R_STATE,
+                                    detail, k == -EADDRINUSE ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
+        }
+        strcpy(rec.user, ctx->user);
+        token_fingerprint(jti, strlen(jti), rec.fingerprint);
+        rec.exp = now + (int64_t) c->breakglass_session;
+        rec.iat = now;
+        rec.auth_time = now;
+        rec.max_session = c->breakglass_session;
+        rec.breakglass = true;
+        if (!(rec.issuer = strdup("breakglass")) || !(rec.iss = strdup("breakglass-code")) || !(rec.sub = strdup(sub)) ||
+            !(rec.jti = strdup(jti)) || !(rec.rule = strdup("breakglass")))
+                return PAM_BUF_ERR;
+        k = login_record_save(c->state_dir, &rec);
+        if (k < 0)
+                return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, EPHEM_R_STATE, "login record", PAM_AUTHINFO_UNAVAIL);
+        (void) snprintf(env, sizeof(env), "%s=%s", LOGIN_ENV, rec.id);
+        if (pam_putenv(ctx->pamh, env) != PAM_SUCCESS) {
+                (void) login_record_remove(c->state_dir, rec.id);
+                return PAM_BUF_ERR;
+        }
+
+        audit_base(ctx, &a, AUDIT_BREAKGLASS_USED);
+        a.sub = sub;
+        a.jti = jti;
+        a.fingerprint = rec.fingerprint;
+        a.issuer = "breakglass";
+        a.exp = rec.exp;
+        a.uid = ctx->transient ? (int64_t) userconf_uid(&c->users, ctx->user) : -1;
+        a.detail = "one-time emergency code";
+        audit_emit(&a);
+        return PAM_SUCCESS;
+}
+
 static int authenticate(pam_ctx *ctx) {
         ephem_config *c = ctx->config;
         _cleanup_erase_free_ char *secret = NULL;
@@ -294,6 +361,8 @@ static int authenticate(pam_ctx *ctx) {
         r = prompt_token(ctx->pamh, (size_t) c->max_token_length, &secret, &maybe_truncated);
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, NULL, reason_to_pam(r));
+        if (ctx->emergency && breakglass_looks_like_code(secret))
+                return authenticate_code(ctx, secret);
         token_fingerprint(secret, strlen(secret), fp);
 
         r = token_verify(c, secret, strlen(secret), now, &t, &v);
@@ -317,9 +386,11 @@ static int authenticate(pam_ctx *ctx) {
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, v.detail, reason_to_pam(r));
 
-        r = check_identity(ctx, detail, sizeof(detail));
-        if (r != EPHEM_OK)
-                return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, detail, reason_to_pam(r));
+        if (ctx->transient) {
+                r = check_identity(ctx, detail, sizeof(detail));
+                if (r != EPHEM_OK)
+                        return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, detail, reason_to_pam(r));
+        }
 
         if (revocation_check(c, t->iss, t->sub, t->jti, ctx->user, t->fingerprint, now, detail, sizeof(detail)))
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_REVOKED, detail, PAM_AUTH_ERR);
@@ -333,7 +404,7 @@ static int authenticate(pam_ctx *ctx) {
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_STATE, detail, PAM_AUTHINFO_UNAVAIL);
         }
 
-        {
+        if (ctx->transient) {
                 gid_t gids[USER_GROUPS_MAX];
                 size_t n = resolve_groups(rule, gids, ELEMENTSOF(gids));
                 bool created = false;
@@ -354,6 +425,12 @@ static int authenticate(pam_ctx *ctx) {
         }
 
         k = login_record_from_token(&rec, t, rule, ctx->user, now);
+        if (k == 0 && t->issuer->breakglass) {
+                /* An offline emergency token: the limits and alerting of a code. */
+                rec.breakglass = true;
+                if (rec.max_session == 0 || rec.max_session > c->breakglass_session)
+                        rec.max_session = c->breakglass_session;
+        }
         if (k == 0)
                 k = login_record_save(c->state_dir, &rec);
         if (k < 0) {
@@ -367,10 +444,12 @@ static int authenticate(pam_ctx *ctx) {
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_INTERNAL, "pam_putenv", PAM_BUF_ERR);
         }
 
-        audit_base(ctx, &a, AUDIT_AUTH_OK);
+        audit_base(ctx, &a, t->issuer->breakglass ? AUDIT_BREAKGLASS_USED : AUDIT_AUTH_OK);
         audit_token(&a, t);
         a.rule = rule->name;
-        a.uid = (int64_t) userconf_uid(&c->users, ctx->user);
+        a.uid = ctx->transient ? (int64_t) userconf_uid(&c->users, ctx->user) : -1;
+        if (t->issuer->breakglass)
+                a.detail = "offline emergency token";
         audit_emit(&a);
         return PAM_SUCCESS;
 }
@@ -424,6 +503,8 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_USER_INVALID, NULL, r);
 
         id = pam_getenv(pamh, LOGIN_ENV);
+        if (!id && !ctx.transient)
+                return PAM_IGNORE; /* a local emergency account logging in some other way */
         if (!id)
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_USER_NOT_ALLOWED,
                             "no ephem token was accepted in this PAM transaction", PAM_PERM_DENIED);
@@ -500,6 +581,8 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         int k;
 
         id = pam_getenv(ctx->pamh, LOGIN_ENV);
+        if (!id && !ctx->transient)
+                return PAM_IGNORE; /* a local emergency account that did not log in through ephem */
         if (!id)
                 return session_fail(ctx, NULL, EPHEM_R_USER_NOT_ALLOWED, "no ephem token was accepted for this login");
         k = login_record_load(c->state_dir, id, &rec);
@@ -509,9 +592,18 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED, "the accepted token was for another user");
         if (revocation_check(c, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail, sizeof(detail)))
                 return session_fail(ctx, &rec, EPHEM_R_REVOKED, detail);
-        k = userdb_get_by_name(&c->users, ctx->user, &user);
-        if (k < 0)
-                return session_fail(ctx, &rec, EPHEM_R_STATE, "the transient user has no record");
+        if (ctx->transient) {
+                k = userdb_get_by_name(&c->users, ctx->user, &user);
+                if (k < 0)
+                        return session_fail(ctx, &rec, EPHEM_R_STATE, "the transient user has no record");
+        } else {
+                /* A local emergency account: its own passwd entry and home. */
+                struct passwd pw, *res = NULL;
+                char buf[4096];
+                if (getpwnam_r(ctx->user, &pw, buf, sizeof(buf), &res) != 0 || !res || res->pw_uid == 0)
+                        return session_fail(ctx, &rec, EPHEM_R_USER_INVALID, "no such local account (or root)");
+                user = (user_record){ .uid = res->pw_uid, .gid = res->pw_gid };
+        }
 
         /* The deadline: the earliest of token expiry and the rule's session limit. */
         memcpy(s.user, rec.user, sizeof(s.user));
@@ -523,6 +615,12 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         if (rec.max_session && now + (int64_t) rec.max_session < s.deadline) {
                 s.deadline = now + (int64_t) rec.max_session;
                 strcpy(s.deadline_reason, "max_session");
+        }
+        if (rec.breakglass) {
+                s.breakglass = true;
+                strcpy(s.deadline_reason, "breakglass");
+                if (now + (int64_t) c->breakglass_session < s.deadline)
+                        s.deadline = now + (int64_t) c->breakglass_session;
         }
         if (s.deadline <= now)
                 return session_fail(ctx, &rec, EPHEM_R_EXPIRED, "the deadline has passed");
@@ -537,7 +635,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         if (k < 0)
                 return session_fail(ctx, &rec, EPHEM_R_INTERNAL, "no randomness");
 
-        k = store_home_create(c, &user);
+        k = ctx->transient ? store_home_create(c, &user) : 0;
         if (k < 0) {
                 (void) snprintf(detail, sizeof(detail), "home %s: %s", user.home, strerror(-k));
                 return session_fail(ctx, &rec, EPHEM_R_STATE, detail);

@@ -26,6 +26,7 @@ typedef enum audit_event {
         AUDIT_REVOCATION_APPLIED,
         AUDIT_CONFIG_ERROR,
         AUDIT_SESSION_DENIED,
+        AUDIT_BREAKGLASS_GENERATED,
         _AUDIT_EVENT_MAX,
 } audit_event;
 

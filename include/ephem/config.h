@@ -22,6 +22,9 @@
 #ifndef EPHEM_REVOCATION_DIR
 #define EPHEM_REVOCATION_DIR "/var/lib/ephem/revoked"
 #endif
+#ifndef EPHEM_BREAKGLASS_DIR
+#define EPHEM_BREAKGLASS_DIR "/var/lib/ephem/breakglass"
+#endif
 #ifndef EPHEM_LIBEXECDIR
 #define EPHEM_LIBEXECDIR "/usr/libexec/ephem"
 #endif
@@ -76,6 +79,9 @@ typedef struct ephem_config {
         uint64_t warn_before;  /* seconds of warning before a cut-off */
         bool debug;
         userconf users;
+        char **breakglass_accounts;  /* [breakglass] accounts: who may use codes */
+        char *breakglass_dir;        /* [breakglass] codes */
+        uint64_t breakglass_session; /* [breakglass] session: limit for codes and emergency tokens */
         ephem_issuer *issuers;
         size_t n_issuers;
         ephem_rule *rules;

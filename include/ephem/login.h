@@ -25,6 +25,7 @@ typedef struct login_record {
         char **groups;
         int64_t exp, iat, auth_time;
         uint64_t max_session; /* the rule's, 0: none */
+        bool breakglass;      /* an emergency login: code or emergency issuer */
 } login_record;
 
 void login_record_done(login_record *r);

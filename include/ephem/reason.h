@@ -55,6 +55,11 @@ typedef enum ephem_reason {
         EPHEM_R_STATE,
         EPHEM_R_CONV,
         EPHEM_R_INTERNAL,
+        /* break-glass */
+        EPHEM_R_CODE_INVALID,
+        EPHEM_R_CODE_USED,
+        EPHEM_R_RATE_LIMITED,
+        EPHEM_R_BREAKGLASS_STORE,
         _EPHEM_REASON_MAX,
 } ephem_reason;
 
