@@ -130,7 +130,7 @@ static int arm_timer(int64_t when) {
         return fd;
 }
 
-static void audit_end(const session_record *s, audit_event e, const char *detail) {
+static void audit_end(const session_record *s, audit_event e, const char *detail, int64_t revoked_at) {
         audit_record a = {
                 .event = e,
                 .identifier = "ephem-cutoff",
@@ -147,22 +147,23 @@ static void audit_end(const session_record *s, audit_event e, const char *detail
                 .service = s->service,
                 .rhost = s->rhost,
                 .detail = detail,
+                .revoked_at = revoked_at,
         };
         audit_emit(&a);
 }
 
-static void finish(const ephem_config *c, session_record *s, ending why, const char *detail) {
+static void finish(const ephem_config *c, session_record *s, ending why, const char *detail, int64_t revoked_at) {
         int64_t now;
         user_record u;
         int k;
 
-        if (why == END_DEADLINE)
-                audit_end(s, AUDIT_SESSION_CUTOFF, s->deadline_reason);
-        else if (why == END_REVOKED)
-                audit_end(s, AUDIT_SESSION_REVOKED, detail);
         session_status_write(c, s, why == END_CLOSED ? "closed" : why == END_DEADLINE ? "cut_off" : "revoked");
-
         k = session_kill(c, s, KILL_TIMEOUT_MS);
+        /* After the kill: the event's time is when the session was over. */
+        if (why == END_DEADLINE)
+                audit_end(s, AUDIT_SESSION_CUTOFF, s->deadline_reason, 0);
+        else if (why == END_REVOKED)
+                audit_end(s, AUDIT_SESSION_REVOKED, detail, revoked_at);
         if (k < 0) {
                 audit_record a = { .event = AUDIT_SESSION_CUTOFF, .identifier = "ephem-cutoff", .user = s->user,
                                    .uid = (int64_t) s->uid, .session_id = s->id, .reason = EPHEM_R_INTERNAL,
@@ -227,6 +228,7 @@ int main(int argc, char **argv) {
         int margc, k;
         const char **margv;
         char detail[192];
+        revocation_entry rev;
         struct stat rev_st;
         int64_t now;
 
@@ -266,7 +268,7 @@ int main(int argc, char **argv) {
         pidfd = (int) pidfd_open(s.leader, 0);
         if (pidfd < 0 || process_start_time(s.leader) != s.leader_start) {
                 /* The leader is gone already: the session ended before we got here. */
-                finish(c, &s, END_CLOSED, NULL);
+                finish(c, &s, END_CLOSED, NULL, 0);
                 config_free(c);
                 return 0;
         }
@@ -278,8 +280,8 @@ int main(int argc, char **argv) {
                 t_warn = arm_timer(s.warn_at);
 
         /* Closes the window between the login's revocation check and our watch. */
-        if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail, sizeof(detail))) {
-                finish(c, &s, END_REVOKED, detail);
+        if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail, sizeof(detail), &rev)) {
+                finish(c, &s, END_REVOKED, detail, rev.added_us);
                 config_free(c);
                 return 0;
         }
@@ -312,7 +314,7 @@ int main(int argc, char **argv) {
                          * re-arm against the new time, which fires at once if it is past. */
                         n = read(t_dead, &ticks, sizeof(ticks));
                         if (n == (ssize_t) sizeof(ticks)) {
-                                finish(c, &s, END_DEADLINE, NULL);
+                                finish(c, &s, END_DEADLINE, NULL, 0);
                                 break;
                         }
                         if (n < 0 && errno == ECANCELED) {
@@ -327,9 +329,9 @@ int main(int argc, char **argv) {
                         if (stat(c->revocation_dir, &st) == 0 &&
                             (st.st_mtim.tv_sec != rev_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != rev_st.st_mtim.tv_nsec)) {
                                 rev_st = st;
-                                if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
-                                                     sizeof(detail))) {
-                                        finish(c, &s, END_REVOKED, detail);
+                                if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
+                                                           sizeof(detail), &rev)) {
+                                        finish(c, &s, END_REVOKED, detail, rev.added_us);
                                         break;
                                 }
                         }
@@ -339,9 +341,9 @@ int main(int argc, char **argv) {
                         /* An overflowed queue may have hidden our entry: check directly. */
                         if ((n > 0 && event_matches(buf, n, names, _REVOKE_KIND_MAX)) || n < 0 ||
                             (n > 0 && ((const struct inotify_event *) (const void *) buf)->mask & IN_Q_OVERFLOW)) {
-                                if (revocation_check(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
-                                                     sizeof(detail))) {
-                                        finish(c, &s, END_REVOKED, detail);
+                                if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
+                                                           sizeof(detail), &rev)) {
+                                        finish(c, &s, END_REVOKED, detail, rev.added_us);
                                         break;
                                 }
                         }
@@ -349,7 +351,7 @@ int main(int argc, char **argv) {
                 if (p[2].revents) {
                         /* The leader (sshd's monitor) has exited: the session is over,
                          * whether close_session ran or the monitor was killed. */
-                        finish(c, &s, END_CLOSED, NULL);
+                        finish(c, &s, END_CLOSED, NULL, 0);
                         break;
                 }
                 if (t_warn >= 0 && p[3].revents) {
@@ -375,7 +377,7 @@ int main(int argc, char **argv) {
 
 fail_closed:
         /* Without a way to watch the session, it cannot be allowed to go on. */
-        finish(c, &s, END_REVOKED, "the cut-off helper could not arm itself");
+        finish(c, &s, END_REVOKED, "the cut-off helper could not arm itself", 0);
         config_free(c);
         return 1;
 }

@@ -21,6 +21,8 @@ static const command commands[] = {
         { "revocations", "apply", cmd_revocations_apply, "revocations apply [--config FILE] FILE|-" },
         { "revocations", "list", cmd_revocations_list, "revocations list [--config FILE]" },
         { "gc", NULL, cmd_gc, "gc [--config FILE]" },
+        { "report", NULL, cmd_report,
+          "report [--since WHEN] [--until WHEN] [--directory DIR | --file EXPORT.json|-] [--json]" },
         { "breakglass", "generate", cmd_breakglass_generate,
           "breakglass generate --account NAME [--count N] [--config FILE]" },
         { "breakglass", "list", cmd_breakglass_list, "breakglass list --account NAME [--config FILE]" },

@@ -43,6 +43,7 @@ int cmd_revoke(int argc, char **argv);
 int cmd_revocations_apply(int argc, char **argv);
 int cmd_revocations_list(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_breakglass_generate(int argc, char **argv);
 int cmd_breakglass_list(int argc, char **argv);
 int cmd_breakglass_revoke(int argc, char **argv);

@@ -192,6 +192,8 @@ void audit_emit(const audit_record *r) {
                 addnum(fp, "EPHEM_DEADLINE", r->deadline);
         if (r->extra_num)
                 addnum(fp, "EPHEM_COUNT", r->extra_num);
+        if (r->revoked_at)
+                addnum(fp, "EPHEM_REVOKED_AT_USEC", r->revoked_at);
 
         if (journald_running()) {
                 char prio_field[16], ident[64], message[600];

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ephem/kvrecord.h"
@@ -216,7 +217,7 @@ static int read_code(int dfd, const char *name, code_file *ret) {
 
 typedef struct failures {
         uint64_t count;
-        int64_t last;
+        int64_t last_ms; /* milliseconds: a 1 s backoff must not round to nothing */
 } failures;
 
 static int on_fail_field(const char *key, const char *value, void *userdata) {
@@ -227,13 +228,20 @@ static int on_fail_field(const char *key, const char *value, void *userdata) {
                 return 0;
         if (streq(key, "failures"))
                 f->count = v;
-        else if (streq(key, "last") && v <= INT64_MAX)
-                f->last = (int64_t) v;
+        else if (streq(key, "last_ms") && v <= INT64_MAX)
+                f->last_ms = (int64_t) v;
         return 0;
 }
 
-static int64_t backoff(uint64_t count) {
-        return count == 0 ? 0 : count > 9 ? BREAKGLASS_BACKOFF_MAX : (int64_t) (1u << (count - 1));
+/* Milliseconds to wait after `count` wrong codes: 1 s, 2 s, 4 s, ... at most 5 min. */
+static int64_t backoff_ms(uint64_t count) {
+        return 1000 * (count == 0 ? 0 : count > 9 ? BREAKGLASS_BACKOFF_MAX : (int64_t) (1u << (count - 1)));
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Opens the account's failure record under an exclusive lock; returns the lock fd. */
@@ -268,7 +276,7 @@ static void failures_store(int dfd, const char *account, const failures *f) {
                 return;
         }
         kvw_addf(&w, "failures", "%" PRIu64, f->count);
-        kvw_addf(&w, "last", "%" PRId64, f->last);
+        kvw_addf(&w, "last_ms", "%" PRId64, f->last_ms);
         (void) kvw_commit_at(&w, dfd, account, 0600);
         kvw_done(&w);
 }
@@ -284,7 +292,7 @@ static ephem_reason fail(char *detail, size_t size, ephem_reason r, const char *
         return r;
 }
 
-ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code, int64_t now,
+ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code,
                             unsigned *ret_number, char *detail, size_t detail_size) {
         _cleanup_close_ int store = -1, acct = -1, used = -1, fdir = -1, lock = -1;
         char chars[BREAKGLASS_CODE_CHARS + 1] = "", name[8];
@@ -327,9 +335,9 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
                 result = fail(detail, detail_size, EPHEM_R_STATE, "rate-limit record: %s", strerror(-lock));
                 goto done;
         }
-        if (fl.count > 0 && now < fl.last + backoff(fl.count)) {
-                result = fail(detail, detail_size, EPHEM_R_RATE_LIMITED, "%" PRIu64 " wrong attempts; next in %" PRId64 " s",
-                              fl.count, fl.last + backoff(fl.count) - now);
+        if (fl.count > 0 && now_ms() < fl.last_ms + backoff_ms(fl.count)) {
+                result = fail(detail, detail_size, EPHEM_R_RATE_LIMITED, "%" PRIu64 " wrong attempts; next in %" PRId64 " ms",
+                              fl.count, fl.last_ms + backoff_ms(fl.count) - now_ms());
                 goto done;
         }
         /* The lock is for the count, not for the slow hash. */
@@ -395,7 +403,7 @@ count_failure:
         lock = failures_lock(c, account, &fdir, &fl);
         if (lock >= 0) {
                 fl.count++;
-                fl.last = now;
+                fl.last_ms = now_ms();
                 failures_store(fdir, account, &fl);
         }
 done:

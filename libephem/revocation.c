@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ephem/json.h"
@@ -115,6 +116,11 @@ int revocation_add(const ephem_config *c, revocation_kind k, const char *iss, co
         kvw_add(&w, "value", value);
         kvw_addf(&w, "until", "%" PRId64, until);
         kvw_addf(&w, "added", "%" PRId64, now);
+        {
+                struct timespec ts;
+                (void) clock_gettime(CLOCK_REALTIME, &ts);
+                kvw_addf(&w, "added_us", "%" PRId64, (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+        }
         kvw_add(&w, "source", source);
         /* The rename is what the helpers' inotify watch sees (IN_MOVED_TO). */
         r = kvw_commit_at(&w, dfd, name, 0600);
@@ -138,8 +144,9 @@ static int on_entry_field(const char *key, const char *value, void *userdata) {
                 strcpy(e->value, value);
         else if (streq(key, "source") && strlen(value) < sizeof(e->source))
                 strcpy(e->source, value);
-        else if ((streq(key, "until") || streq(key, "added")) && parse_u64(value, &v) == 0 && v <= INT64_MAX)
-                *(streq(key, "until") ? &e->until : &e->added) = (int64_t) v;
+        else if ((streq(key, "until") || streq(key, "added") || streq(key, "added_us")) && parse_u64(value, &v) == 0 &&
+                 v <= INT64_MAX)
+                *(streq(key, "until") ? &e->until : streq(key, "added") ? &e->added : &e->added_us) = (int64_t) v;
         return 0;
 }
 
@@ -176,10 +183,14 @@ int revocation_names_for(const char *iss, const char *sub, const char *jti, cons
         return 0;
 }
 
-bool revocation_check(const ephem_config *c, const char *iss, const char *sub, const char *jti,
-                      const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size) {
+bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti,
+                            const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size,
+                            revocation_entry *ret_entry) {
         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
         _cleanup_close_ int dfd = -1;
+
+        if (ret_entry)
+                *ret_entry = (revocation_entry){ .kind = _REVOKE_KIND_MAX };
 
         if (revocation_names_for(iss, sub, jti, user, fingerprint, names) < 0) {
                 (void) snprintf(detail, detail_size, "cannot compute revocation keys");
@@ -203,6 +214,8 @@ bool revocation_check(const ephem_config *c, const char *iss, const char *sub, c
                         continue; /* lapsed, not yet swept */
                 (void) snprintf(detail, detail_size, "revoked by %s%s", revocation_kind_to_string((revocation_kind) k),
                                 r < 0 ? " (unreadable entry)" : "");
+                if (ret_entry && r == 0)
+                        *ret_entry = e;
                 return true;
         }
         return false;

@@ -293,7 +293,7 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         audit_record a;
         int k;
 
-        r = breakglass_use(c, ctx->user, code, now, &number, detail, sizeof(detail));
+        r = breakglass_use(c, ctx->user, code, &number, detail, sizeof(detail));
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail,
                             r == EPHEM_R_BREAKGLASS_STORE || r == EPHEM_R_STATE ? PAM_AUTHINFO_UNAVAIL : reason_to_pam(r));

@@ -48,6 +48,7 @@ typedef struct audit_record {
         int64_t exp, iat;       /* 0: none */
         int64_t deadline;       /* 0: none */
         int64_t extra_num;      /* event-specific figure (e.g. entries applied) */
+        int64_t revoked_at;     /* session_revoked: when the revocation was recorded (usec) */
 } audit_record;
 
 const char *audit_event_name(audit_event e);      /* "auth_ok", ... */

@@ -42,11 +42,29 @@ int revocation_entry_name(revocation_kind k, const char *iss, const char *value,
 int revocation_add(const ephem_config *c, revocation_kind k, const char *iss, const char *value, int64_t until,
                    const char *source, int64_t now);
 
-/* Whether any item of a login is revoked at `now`; detail names the kind. The
- * fingerprint may be NULL. Errors reading the directory count as revoked (fail
- * closed) and say so in detail. */
-bool revocation_check(const ephem_config *c, const char *iss, const char *sub, const char *jti,
-                      const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size);
+
+typedef struct revocation_entry {
+        revocation_kind kind;
+        char iss[256];
+        char value[256];
+        int64_t until, added;
+        int64_t added_us; /* microseconds since the epoch, for revocation-to-cut-off figures */
+        char source[64];
+} revocation_entry;
+
+/* Whether any item of a login is revoked at `now`; detail names the kind, and
+ * *ret_entry (optional) receives the matching entry (when it was added, by whom).
+ * The fingerprint may be NULL. Errors reading the directory count as revoked (fail
+ * closed) and say so in detail; *ret_entry is then zeroed. */
+bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti,
+                            const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size,
+                            revocation_entry *ret_entry);
+
+static inline bool revocation_check(const ephem_config *c, const char *iss, const char *sub, const char *jti,
+                                    const char *user, const char *fingerprint, int64_t now, char *detail,
+                                    size_t detail_size) {
+        return revocation_check_entry(c, iss, sub, jti, user, fingerprint, now, detail, detail_size, NULL);
+}
 
 /* The entry names of a login's items, for a helper watching the directory. */
 int revocation_names_for(const char *iss, const char *sub, const char *jti, const char *user,
@@ -54,14 +72,6 @@ int revocation_names_for(const char *iss, const char *sub, const char *jti, cons
 
 /* Opens (creating) the revocation directory. fd or -errno. */
 int revocation_dir_open(const ephem_config *c);
-
-typedef struct revocation_entry {
-        revocation_kind kind;
-        char iss[256];
-        char value[256];
-        int64_t until, added;
-        char source[64];
-} revocation_entry;
 
 /* Every entry (for ephemctl). 0 and an array to free(), or -errno. */
 int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n);

@@ -35,10 +35,12 @@ ssh_once() {
                 -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 \
                 -o LogLevel=ERROR "$1@127.0.0.1" "${@:3}" </dev/null
 }
-gone_within() {
-        local i
-        for i in $(seq 1 $(($2 * 10))); do
-                pgrep -f -- "$1" >/dev/null || return 0
+# The user's processes only: the ssh client's command line holds the same words.
+gone_within() { # USER PATTERN SECONDS
+        local i uid
+        uid=$(getent passwd "$1" | cut -d: -f3)
+        for i in $(seq 1 $(($3 * 10))); do
+                pgrep -u "$uid" -f -- "$2" >/dev/null || return 0
                 sleep 0.1
         done
         return 1
@@ -145,7 +147,7 @@ rig_ssh agent-911 "$C5" 'sleep 1911' 2>/dev/null
 END=$(date +%s)
 check "the emergency session is cut off at [breakglass] session (8 s; took $((END - START)) s)" \
         [ $((END - START)) -ge 7 ] && [ $((END - START)) -le 11 ]
-check "... and every process of it is gone" gone_within "sleep 1911" 2
+check "... and every process of it is gone" gone_within agent-911 "sleep 1911" 2
 
 # ---- offline emergency tokens: minted on the air-gapped machine ----
 ET=$("$EPHEMCTL" mint --key "$T/emergency.key" --kid offline-1 --iss https://emergency.offline --aud "$RIG_AUDIENCE" \

@@ -28,11 +28,17 @@ last_denial() {
                 /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l)["EPHEM_REASON"] if l else "")'
 }
 
-# Waits up to $2 seconds for a process matching $1 to be gone.
-gone_within() {
-        local pattern=$1 limit=$2 i
-        for i in $(seq 1 $((limit * 10))); do
-                pgrep -f -- "$pattern" >/dev/null || return 0
+# Processes of a transient user (never the ssh client, whose command line holds
+# the same words).
+running() { # USER PATTERN
+        pgrep -u "$(getent passwd "$1" | cut -d: -f3)" -f -- "$2" >/dev/null
+}
+
+# Waits up to $3 seconds for the user's processes matching $2 to be gone.
+gone_within() { # USER PATTERN SECONDS
+        local i
+        for i in $(seq 1 $(($3 * 10))); do
+                running "$1" "$2" || return 0
                 sleep 0.1
         done
         return 1
@@ -110,7 +116,7 @@ END=$(date +%s)
 check "a long-running command is cut off at the token's expiry (client sees the connection close)" \
         [ $RC -ne 0 ] && [ $((END - START)) -le 10 ]
 check "the background, setsid double-forked and nohup processes are gone within 2 s" \
-        gone_within "sleep 100[0-3]" 2
+        gone_within agent-7 "sleep 100[0-3]" 2
 sleep 1
 check "the user's record is gone after the cut-off (close_session never ran)" \
         [ ! -e /run/ephem/users/by-name/agent-7 ]
@@ -129,24 +135,24 @@ rig_ssh agent-7 "$TOK7" 'sleep 1007' 2>/dev/null &
 P7=$!
 rig_ssh agent-9 "$TOK9" 'sleep 1009' 2>/dev/null &
 P9=$!
-for i in $(seq 1 50); do
-        pgrep -f "sleep 1007" >/dev/null && pgrep -f "sleep 1009" >/dev/null && break
+for i in $(seq 1 100); do
+        running agent-7 "sleep 1007" && running agent-9 "sleep 1009" && break
         sleep 0.1
 done
+check "both sessions are running before the revocation" running agent-7 "sleep 1007"
 "$EPHEMCTL" revoke --jti "$J7" >/dev/null
 T0=$(date +%s%N)
-gone_within "sleep 1007" 2
+gone_within agent-7 "sleep 1007" 2
 R=$?
 T1=$(date +%s%N)
 check "a revocation ends the live session within 2 s ($(((T1 - T0) / 1000000)) ms)" [ $R -eq 0 ]
 wait $P7 2>/dev/null
 check "the revoked session's client sees the connection close" [ $? -ne 0 ]
-running() { pgrep -f -- "$1" >/dev/null; }
-check "another transient user's session is untouched" running "sleep 1009"
+check "another transient user's session is untouched" running agent-9 "sleep 1009"
 rig_ssh agent-7 "$(rig_mint 7 60 --jti "$J7")" true 2>/dev/null
 check "a revoked jti is refused at login" [ $? -ne 0 ]
 "$EPHEMCTL" revoke --user agent-9 >/dev/null
-gone_within "sleep 1009" 3
+gone_within agent-9 "sleep 1009" 3
 check "revoking a user ends its session" [ $? -eq 0 ]
 wait $P9 2>/dev/null
 
@@ -159,6 +165,44 @@ check "a setuid program run by another user resolves the transient user" [ "$OUT
 TOK=$(rig_mint 7 60)
 OUT=$(EPHEM_TOKEN="$TOK" /usr/bin/python3 "$HERE/paramiko-login.py" 127.0.0.1 "$RIG_PORT" agent-7 'id -un' 2>&1)
 check "paramiko logs in with keyboard-interactive" [ "$OUT" = agent-7 ]
+
+# ---- the audit trail: catalog, report ----
+TOP=$(cd "$HERE/../.." && pwd)
+check "every MESSAGE_ID of audit.c has a catalog entry" bash -c "
+        for id in \$(grep -oE '\"[0-9a-f]{32}\"' '$TOP/libephem/audit.c' | tr -d '\"' | grep -v '^0*\$'); do
+                grep -q \"^-- \$id\$\" '$TOP/catalog/ephem.catalog' || exit 1
+        done"
+mkdir -p "$T/catalog-usr" "$T/catalog-var"
+cp /usr/lib/systemd/catalog/*.catalog "$TOP/catalog/ephem.catalog" "$T/catalog-usr/" 2>/dev/null
+mount --bind "$T/catalog-usr" /usr/lib/systemd/catalog
+mount -t tmpfs tmpfs /var/lib/systemd/catalog 2>/dev/null || mount --bind "$T/catalog-var" /var/lib/systemd/catalog
+journalctl --update-catalog 2>/dev/null
+check "journalctl -x explains the events from the installed catalog" \
+        bash -c "journalctl --directory=/run/log/journal -x --no-pager EPHEM_EVENT=session_cutoff | grep -q 'cut off session'"
+check "journalctl -x explains a refusal with its reason" \
+        bash -c "journalctl --directory=/run/log/journal -x --no-pager EPHEM_EVENT=auth_denied | grep -q 'refused a login for agent-7: replay'"
+
+sleep 1 # the last helpers' events
+R=$("$EPHEMCTL" report --directory /run/log/journal --json)
+jget() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$R" "$1"; }
+AUTH_OK=$(rig_journal EPHEM_EVENT=auth_ok | wc -l)
+check "report: every accepted login counted ($(jget "d['logins']") of $AUTH_OK)" [ "$(jget "d['logins']")" = "$AUTH_OK" ]
+check "report: logins by issuer and rule" [ "$(jget "d['logins_by_issuer_and_rule'].get('local / agents', 0)")" = "$AUTH_OK" ]
+check "report: refusals by reason (replay, expired, audience_mismatch, user_not_allowed, token_truncated, revoked)" \
+        [ "$(jget "all(k in d['refusals_by_reason'] for k in ('replay','expired','audience_mismatch','user_not_allowed','token_truncated','revoked'))")" = True ]
+check "report: median credential lifetime is the minted 60 s ($(jget "d['median_credential_lifetime_s']"))" \
+        [ "$(jget "d['median_credential_lifetime_s'] == 60")" = True ]
+check "report: median delay from issue to use under 5 s" [ "$(jget "0 <= d['median_issue_to_use_s'] < 5")" = True ]
+check "report: cut-offs ($(jget "d['cutoffs']")), median lateness under 1 s" \
+        [ "$(jget "d['cutoffs'] >= 1 and d['median_cutoff_lateness_ms'] < 1000")" = True ]
+check "report: revocations end sessions, mean revocation to cut-off under 2 s ($(jget "round(d['mean_revocation_to_cutoff_ms'])") ms)" \
+        [ "$(jget "d['revoked_sessions'] >= 2 and 0 < d['mean_revocation_to_cutoff_ms'] < 2000")" = True ]
+journalctl --directory=/run/log/journal -o json --no-pager >"$T/export.json"
+R2=$("$EPHEMCTL" report --file "$T/export.json" --json)
+check "report reads a journalctl -o json export of another host identically" \
+        [ "$(/usr/bin/python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(a==b)" "$R" "$R2")" = True ]
+"$EPHEMCTL" report --directory /run/log/journal >"$T/report.txt"
+check "report prints a readable summary" grep -q "sessions ended by revocation" "$T/report.txt"
 
 echo "1..$N"
 [ $FAILED -eq 0 ] || { echo "# $FAILED failed; sshd log:"; tail -n 40 "$T/sshd.log" | sed 's/^/# /'; }

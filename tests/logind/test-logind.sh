@@ -177,7 +177,7 @@ END=$(date +%s)
 check "the client sees the connection close at the deadline ($((END - T0)) s after login)" [ $((END - T0)) -le 17 ]
 sleep 4
 check "every process of the session is gone (background, setsid, nohup, SIGTERM-ignoring)" \
-        bash -c "! nsenter -t $C -a pgrep -f 'sleep 100[0-3]' >/dev/null"
+        bash -c "! nsenter -t $C -a pgrep -u agent-7 -f 'sleep 100[0-3]' >/dev/null"
 check "the transient user is removed" bash -c "! nsenter -t $C -a test -e /run/ephem/users/by-name/agent-7"
 
 # ---- revocation through logind, and the user's systemd --user units ----
@@ -185,15 +185,16 @@ TF=$(mint 9 120 --jti logind-rev-1)
 in_c login-as agent-9 "$TF" 'systemd-run --user --unit=ephem-bg sleep 2009 >/dev/null 2>&1; sleep 1009' >/dev/null 2>&1 &
 SSH=$!
 for i in $(seq 1 100); do
-        in_c pgrep -f "sleep 1009" >/dev/null && break
+        in_c pgrep -u agent-9 -f "sleep 1009" >/dev/null && break
         sleep 0.1
 done
-USERUNIT=$(in_c pgrep -f "sleep 2009" >/dev/null && echo yes || echo no)
+check "the session runs before the revocation" bash -c "nsenter -t $C -a pgrep -u agent-9 -f 'sleep 1009' >/dev/null"
+USERUNIT=$(in_c pgrep -u agent-9 -f "sleep 2009" >/dev/null && echo yes || echo no)
 in_c ephemctl revoke --jti logind-rev-1 >/dev/null
 T0=$(date +%s%N)
 GONE=no
 for i in $(seq 1 60); do
-        if ! in_c pgrep -f "sleep 1009" >/dev/null; then GONE=yes; break; fi
+        if ! in_c pgrep -u agent-9 -f "sleep 1009" >/dev/null; then GONE=yes; break; fi
         sleep 0.05
 done
 T1=$(date +%s%N)
@@ -202,7 +203,7 @@ wait $SSH
 sleep 2
 if [ "$USERUNIT" = yes ]; then
         check "the user's systemd-run --user unit ended with its last session" \
-                bash -c "! nsenter -t $C -a pgrep -f 'sleep 2009' >/dev/null"
+                bash -c "! nsenter -t $C -a pgrep -u agent-9 -f 'sleep 2009' >/dev/null"
 else
         ok "# SKIP systemd-run --user could not start a unit in this container"
 fi
