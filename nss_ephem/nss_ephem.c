@@ -79,7 +79,10 @@ typedef struct snapshot {
         userconf users;
         struct stat st;
         unsigned refs;
+        unsigned long generation; /* never reused, unlike the address */
 } snapshot;
+
+static unsigned long snapshot_generation;
 
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static snapshot *current;
@@ -134,6 +137,7 @@ static snapshot *snapshot_get(void) {
         }
         s->st = st;
         s->refs = 2; /* one for `current`, one for the caller */
+        s->generation = ++snapshot_generation;
         snapshot_unref_locked(current);
         current = s;
 done:
@@ -245,25 +249,137 @@ static int record_check(const userconf *u, int k, const user_record *r) {
         return k;
 }
 
-static int record_by_name(const userconf *u, const char *name, user_record *ret) {
-        return record_check(u, userdb_get_by_name(u, name, ret), ret);
+/*
+ * A few parsed records, so that a repeated lookup costs one lstat() instead of
+ * open, fstat, read and close. Records are only ever replaced by rename(2), so a
+ * record whose inode, size and times are unchanged has unchanged contents; an
+ * entry also belongs to the configuration it was checked against.
+ */
+#define RECORD_CACHE_SIZE 16
+
+typedef struct cached_record {
+        bool used;
+        unsigned long generation;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtim, ctim;
+        unsigned long last_use;
+        user_record r;
+} cached_record;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_record cache[RECORD_CACHE_SIZE];
+static unsigned long cache_clock;
+
+static bool cache_matches(const cached_record *e, unsigned long generation, const struct stat *st) {
+        return e->used && e->generation == generation && e->dev == st->st_dev && e->ino == st->st_ino &&
+               e->size == st->st_size && e->mtim.tv_sec == st->st_mtim.tv_sec &&
+               e->mtim.tv_nsec == st->st_mtim.tv_nsec && e->ctim.tv_sec == st->st_ctim.tv_sec &&
+               e->ctim.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-static int record_by_uid(const userconf *u, uid_t uid, user_record *ret) {
-        return record_check(u, userdb_get_by_uid(u, uid, ret), ret);
+static bool cache_get(unsigned long generation, const struct stat *st, user_record *ret) {
+        bool hit = false;
+
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < RECORD_CACHE_SIZE; i++)
+                if (cache_matches(&cache[i], generation, st)) {
+                        cache[i].last_use = ++cache_clock;
+                        *ret = cache[i].r;
+                        hit = true;
+                        break;
+                }
+        pthread_mutex_unlock(&cache_lock);
+        return hit;
+}
+
+static void cache_put(unsigned long generation, const struct stat *st, const user_record *r) {
+        cached_record *victim = &cache[0];
+
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < RECORD_CACHE_SIZE; i++) {
+                if (!cache[i].used) {
+                        victim = &cache[i];
+                        break;
+                }
+                if (cache[i].last_use < victim->last_use)
+                        victim = &cache[i];
+        }
+        *victim = (cached_record){
+                .used = true,
+                .generation = generation,
+                .dev = st->st_dev,
+                .ino = st->st_ino,
+                .size = st->st_size,
+                .mtim = st->st_mtim,
+                .ctim = st->st_ctim,
+                .last_use = ++cache_clock,
+                .r = *r,
+        };
+        pthread_mutex_unlock(&cache_lock);
+}
+
+/* The record at path: from the cache when the file is unchanged, else read and
+ * checked (and then cached). */
+static int record_at(const snapshot *snap, const char *path, int (*read_fn)(const snapshot *, user_record *, const void *),
+                     const void *key, user_record *ret) {
+        struct stat st;
+        int k;
+
+        if (lstat(path, &st) < 0)
+                return negative_errno();
+        /* Anything but a root-owned regular file goes to the reader, which refuses it. */
+        if (S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+            cache_get(snap->generation, &st, ret))
+                return 0;
+        k = read_fn(snap, ret, key);
+        if (k == 0)
+                cache_put(snap->generation, &st, ret);
+        return k;
+}
+
+static int read_by_name(const snapshot *snap, user_record *ret, const void *key) {
+        return record_check(&snap->users, userdb_get_by_name(&snap->users, key, ret), ret);
+}
+
+static int read_by_uid(const snapshot *snap, user_record *ret, const void *key) {
+        return record_check(&snap->users, userdb_get_by_uid(&snap->users, *(const uid_t *) key, ret), ret);
+}
+
+static int record_by_name(const snapshot *snap, const char *name, user_record *ret) {
+        char path[USER_PATH_MAX + 64];
+        int k = userdb_path_by_name(&snap->users, name, path, sizeof(path));
+
+        if (k < 0)
+                return k == -EINVAL ? -ENOENT : k;
+        return record_at(snap, path, read_by_name, name, ret);
+}
+
+static int record_by_uid(const snapshot *snap, uid_t uid, user_record *ret) {
+        char path[USER_PATH_MAX + 64];
+        int k;
+
+        if (uid < snap->users.uid_min || uid > snap->users.uid_max)
+                return -ENOENT;
+        k = userdb_path_by_uid(&snap->users, uid, path, sizeof(path));
+        if (k < 0)
+                return k;
+        return record_at(snap, path, read_by_uid, &uid, ret);
 }
 
 /* ---- lookups ---- */
 
 /* By name: the record, else the pre-authentication entry for a transient name. */
-static enum nss_status lookup_name(const userconf *u, const char *name, user_record *ret, int *errnop) {
+static enum nss_status lookup_name(const snapshot *snap, const char *name, user_record *ret, int *errnop) {
+        const userconf *u = &snap->users;
         int k;
 
         if (!user_name_valid(name)) {
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = record_by_name(u, name, ret);
+        k = record_by_name(snap, name, ret);
         if (k == 0)
                 return NSS_STATUS_SUCCESS;
         if (k != -ENOENT) {
@@ -277,14 +393,15 @@ static enum nss_status lookup_name(const userconf *u, const char *name, user_rec
         return NSS_STATUS_NOTFOUND;
 }
 
-static enum nss_status lookup_uid(const userconf *u, uid_t uid, user_record *ret, int *errnop) {
+static enum nss_status lookup_uid(const snapshot *snap, uid_t uid, user_record *ret, int *errnop) {
+        const userconf *u = &snap->users;
         int k;
 
         if (uid < u->uid_min || uid > u->uid_max) {
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = record_by_uid(u, uid, ret);
+        k = record_by_uid(snap, uid, ret);
         if (k == 0)
                 return NSS_STATUS_SUCCESS;
         if (k == -ENOENT && store_present(u, "by-uid")) {
@@ -305,7 +422,7 @@ NSS_FN(getpwnam_r)(const char *name, struct passwd *pwd, char *buf, size_t bufle
                 *errnop = ENOENT;
                 return NSS_STATUS_UNAVAIL;
         }
-        st = lookup_name(&s->users, name, &r, errnop);
+        st = lookup_name(s, name, &r, errnop);
         if (st != NSS_STATUS_SUCCESS)
                 return st;
         return fill_passwd(&r, pwd, buf, buflen, errnop);
@@ -321,7 +438,7 @@ NSS_FN(getpwuid_r)(uid_t uid, struct passwd *pwd, char *buf, size_t buflen, int 
                 *errnop = ENOENT;
                 return NSS_STATUS_UNAVAIL;
         }
-        st = lookup_uid(&s->users, uid, &r, errnop);
+        st = lookup_uid(s, uid, &r, errnop);
         if (st != NSS_STATUS_SUCCESS)
                 return st;
         return fill_passwd(&r, pwd, buf, buflen, errnop);
@@ -337,7 +454,7 @@ NSS_FN(getgrnam_r)(const char *name, struct group *gr, char *buf, size_t buflen,
                 *errnop = ENOENT;
                 return NSS_STATUS_UNAVAIL;
         }
-        st = lookup_name(&s->users, name, &r, errnop);
+        st = lookup_name(s, name, &r, errnop);
         if (st != NSS_STATUS_SUCCESS)
                 return st;
         return fill_group(&r, gr, buf, buflen, errnop);
@@ -353,7 +470,7 @@ NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *e
                 *errnop = ENOENT;
                 return NSS_STATUS_UNAVAIL;
         }
-        st = lookup_uid(&s->users, (uid_t) gid, &r, errnop);
+        st = lookup_uid(s, (uid_t) gid, &r, errnop);
         if (st != NSS_STATUS_SUCCESS)
                 return st;
         return fill_group(&r, gr, buf, buflen, errnop);
@@ -375,7 +492,7 @@ NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int 
                 *errnop = ENOENT;
                 return NSS_STATUS_NOTFOUND;
         }
-        k = record_by_name(&s->users, user, &r);
+        k = record_by_name(s, user, &r);
         if (k < 0) {
                 *errnop = k == -ENOENT ? ENOENT : EIO;
                 return k == -ENOENT ? NSS_STATUS_NOTFOUND : NSS_STATUS_UNAVAIL;
@@ -494,7 +611,7 @@ static enum nss_status enum_next(enumeration *e, fill_fn fill, void *result, cha
                 de = readdir(e->dir);
                 if (!de)
                         break;
-                if (!user_name_valid(de->d_name) || record_by_name(&e->snap->users, de->d_name, &r) < 0)
+                if (!user_name_valid(de->d_name) || record_by_name(e->snap, de->d_name, &r) < 0)
                         continue; /* temporary files, damaged or vanished records */
                 st = fill(&r, result, buf, buflen, errnop);
                 if (st == NSS_STATUS_TRYAGAIN)

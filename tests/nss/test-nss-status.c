@@ -470,8 +470,9 @@ static void test_every_open_is_cloexec_and_read_only(void **state) {
         nss_host_select(h);
 
         /* The configuration, the records, the enumeration directories: the
-         * interposition saw them, or this test would prove nothing. */
-        assert_true(opens.n >= 10);
+         * interposition saw them, or this test would prove nothing. (Records are
+         * cached by inode: a second lookup of one record does not open it.) */
+        assert_true(opens.n >= 8);
         for (unsigned i = 0; i < opens.n; i++) {
                 if (!(opens.flags[i] & O_CLOEXEC))
                         fail_msg("open(%s) without O_CLOEXEC (flags %#o)", opens.path[i], opens.flags[i]);
