@@ -142,10 +142,16 @@ static void build_message(const audit_record *r, char *msg, size_t size) {
         }
 }
 
+/* Once per process: sshd runs each login in a process of its own, and a daemon's
+ * journald does not come and go under it. */
 static int journald_running(void) {
+        static int present = -1;
+
         if (forced_backend >= 0)
                 return forced_backend;
-        return access("/run/systemd/journal/socket", F_OK) == 0;
+        if (present < 0)
+                present = access("/run/systemd/journal/socket", F_OK) == 0;
+        return present;
 }
 
 void audit_emit(const audit_record *r) {

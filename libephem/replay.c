@@ -95,9 +95,12 @@ int replay_register(const char *state_dir, const char *iss, const char *jti, int
         top = state_open_subdir(state_dir, "replay", 0700);
         if (top < 0)
                 return top;
-        if (mkdirat(top, shard, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
         shard_fd = openat(top, shard, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (shard_fd < 0 && errno == ENOENT) {
+                if (mkdirat(top, shard, 0700) < 0 && errno != EEXIST)
+                        return negative_errno();
+                shard_fd = openat(top, shard, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         if (shard_fd < 0)
                 return negative_errno();
 

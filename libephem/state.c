@@ -155,8 +155,9 @@ int kvw_commit_at(kv_writer *w, int dirfd, const char *name, mode_t mode) {
                 }
                 off += (size_t) k;
         }
-        /* The umask must not narrow a world-readable record. */
-        if (fchmod(fd, mode) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+        /* The umask must not narrow a world-readable record; owner-only modes it
+         * cannot change. */
+        if (((mode & 077) && fchmod(fd, mode) < 0) || renameat(dirfd, tmp, dirfd, name) < 0) {
                 r = negative_errno();
                 goto fail;
         }

@@ -49,7 +49,10 @@ static int store_open_locked(const ephem_config *c, store_dirs *ret) {
         for (int i = 0; i < 2 && r == 0; i++) {
                 const char *name = i == 0 ? "by-name" : "by-uid";
                 int *fd = i == 0 ? &d.by_name : &d.by_uid;
-                if (mkdirat(d.users, name, 0755) < 0 && errno != EEXIST)
+                *fd = openat(d.users, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (*fd >= 0 || errno != ENOENT)
+                        r = *fd >= 0 ? 0 : negative_errno();
+                else if (mkdirat(d.users, name, 0755) < 0 && errno != EEXIST)
                         r = negative_errno();
                 else if ((*fd = openat(d.users, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                         r = negative_errno();
