@@ -248,6 +248,23 @@ static int issuer_set(ephem_config *c, const char *name, const char *key, const 
                 }
                 return r;
         }
+        if (streq(key, "optional_claims")) {
+                _cleanup_strv_free_ char **l = NULL;
+                int r = strv_split_words(value, CONFIG_MAX_LIST, &l);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EINVAL;
+                for (char **w = l; *w; w++) {
+                        if (streq(*w, "jti"))
+                                i->jti_optional = true;
+                        else if (streq(*w, "iat"))
+                                i->iat_optional = true;
+                        else {
+                                conf_error_set(err, line, "optional_claims: '%s' cannot be optional (only jti and iat)", *w);
+                                return -EINVAL;
+                        }
+                }
+                return 0;
+        }
         if (streq(key, "breakglass")) {
                 if (parse_bool(value, &i->breakglass) < 0) {
                         conf_error_set(err, line, "breakglass: expected yes or no");

@@ -51,7 +51,7 @@ int login_record_from_token(login_record *ret, const ephem_token *t, const ephem
         r.auth_time = now;
         r.max_session = rule ? rule->max_session : 0;
         if (dup_field(&r.issuer, t->issuer ? t->issuer->name : "") < 0 || dup_field(&r.iss, t->iss) < 0 ||
-            dup_field(&r.sub, t->sub) < 0 || dup_field(&r.jti, t->jti) < 0 ||
+            dup_field(&r.sub, t->sub) < 0 || dup_field(&r.jti, t->replay_id[0] ? t->replay_id : t->jti) < 0 ||
             dup_field(&r.rule, rule ? rule->name : "") < 0)
                 goto oom;
         for (char **g = rule ? rule->groups : NULL; g && *g; g++)

@@ -358,10 +358,13 @@ static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, in
         uint64_t max_life = issuer_max_lifetime(c, t->issuer);
         ephem_reason r;
 
+        bool has_jti = json_object_get(t->claims, "jti") != NULL, has_iat = json_object_get(t->claims, "iat") != NULL;
+        int64_t start;
+
         if ((r = check_string_claim(t, "sub", CLAIM_ID_MAX, v)) != EPHEM_OK ||
-            (r = check_string_claim(t, "jti", CLAIM_JTI_MAX, v)) != EPHEM_OK ||
+            ((has_jti || !t->issuer->jti_optional) && (r = check_string_claim(t, "jti", CLAIM_JTI_MAX, v)) != EPHEM_OK) ||
             (r = check_time_claim(t, "exp", true, v)) != EPHEM_OK ||
-            (r = check_time_claim(t, "iat", true, v)) != EPHEM_OK ||
+            (r = check_time_claim(t, "iat", !t->issuer->iat_optional, v)) != EPHEM_OK ||
             (r = check_time_claim(t, "nbf", false, v)) != EPHEM_OK)
                 return r;
 
@@ -369,12 +372,15 @@ static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, in
                 return refuse(v, EPHEM_R_EXPIRED, "%lld s ago", (long long) (now - t->exp));
         if (t->has_nbf && now + leeway < t->nbf)
                 return refuse(v, EPHEM_R_NOT_YET_VALID, "in %lld s", (long long) (t->nbf - now));
-        if (t->iat > now + leeway)
+        /* Without iat (an issuer that may omit it), the lifetime counts from now:
+         * what is left of it must still be within the limit. */
+        start = has_iat ? t->iat : now;
+        if (has_iat && t->iat > now + leeway)
                 return refuse(v, EPHEM_R_IAT_FUTURE, "%lld s ahead", (long long) (t->iat - now));
-        if (t->exp <= t->iat)
+        if (has_iat && t->exp <= t->iat)
                 return refuse(v, EPHEM_R_CLAIM_TYPE, "exp is not after iat");
-        if ((uint64_t) (t->exp - t->iat) > max_life)
-                return refuse(v, EPHEM_R_LIFETIME, "%lld s, at most %llu s", (long long) (t->exp - t->iat),
+        if (t->exp > start && (uint64_t) (t->exp - start) > max_life)
+                return refuse(v, EPHEM_R_LIFETIME, "%lld s, at most %llu s", (long long) (t->exp - start),
                               (unsigned long long) max_life);
         return check_audience(c, t, v);
 }
@@ -426,6 +432,22 @@ ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t no
         r = check_claims(c, t, now, v);
         if (r != EPHEM_OK)
                 return r;
+        if (t->jti)
+                memcpy(t->replay_id, t->jti, strlen(t->jti) + 1);
+        else {
+                static const char hex[] = "0123456789abcdef";
+                const char *last_dot = memrchr(s, '.', len);
+                uint8_t d[32];
+                unsigned dl = 0;
+                if (EVP_Digest(s, (size_t) (last_dot - s), d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d))
+                        return refuse(v, EPHEM_R_INTERNAL, "sha256");
+                memcpy(t->replay_id, "sha256:", 7);
+                for (unsigned i = 0; i < 32; i++) {
+                        t->replay_id[7 + 2 * i] = hex[d[i] >> 4];
+                        t->replay_id[8 + 2 * i] = hex[d[i] & 15];
+                }
+                t->replay_id[71] = '\0';
+        }
         v->reason = EPHEM_OK;
         v->detail[0] = '\0';
         *ret = TAKE_PTR(t);

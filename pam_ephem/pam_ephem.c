@@ -396,7 +396,7 @@ static int authenticate(pam_ctx *ctx) {
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_REVOKED, detail, PAM_AUTH_ERR);
 
         /* Last: a token that failed any other check keeps its jti. */
-        k = replay_register(c->state_dir, t->iss, t->jti, t->exp + (int64_t) c->leeway, now);
+        k = replay_register(c->state_dir, t->iss, t->replay_id, t->exp + (int64_t) c->leeway, now);
         if (k == -EEXIST)
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_REPLAY, NULL, PAM_AUTH_ERR);
         if (k < 0) {

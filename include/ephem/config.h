@@ -41,6 +41,8 @@ typedef struct ephem_issuer {
         unsigned algorithms; /* bit set of 1 << jws_alg */
         uint64_t max_token_lifetime; /* 0: the host's */
         bool breakglass;
+        bool jti_optional; /* optional_claims = jti: single use keyed by the token's hash instead */
+        bool iat_optional; /* optional_claims = iat: the lifetime counts from now instead */
         unsigned line;
 
         /* Loaded on first use: most logins need one issuer's keys only. */

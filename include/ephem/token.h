@@ -40,6 +40,9 @@ typedef struct ephem_token {
         const ephem_key *key;       /* set by token_verify */
         uint8_t *signature;
         size_t signature_len;
+        /* What single use is keyed by: the jti, or — for an issuer whose tokens carry
+         * none (optional_claims = jti) — "sha256:" and the hash of the signed part. */
+        char replay_id[CLAIM_JTI_MAX + 1];
         char fingerprint[TOKEN_FP_LEN + 1];
 } ephem_token;
 
