@@ -9,9 +9,14 @@
  *   "ephem token: "            the token, or "multipart:N:" + part 1 when the token
  *                              is longer than one answer may be (OpenSSH cuts at 1023)
  *   "ephem token part I/N: "   part I
+ *   "ephem dpop proof for HTU nonce NONCE: "
+ *                              a DPoP proof (see dpop.h) for a token bound to the
+ *                              agent's key, signed with the private key in the file
+ *                              $EPHEM_DPOP_KEY (PEM, mode 0600, EC, Ed25519 or RSA)
  * and refuses anything else (host-key questions, other modules' password prompts)
  * with exit status 1 and no output. The token comes from $EPHEM_TOKEN or the file
- * $EPHEM_TOKEN_FILE and goes to standard output only. libc only.
+ * $EPHEM_TOKEN_FILE and goes to standard output only. Links OpenSSL and jansson
+ * (through the core's signer) for the proof; nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "ephem/dpop.h"
+#include "ephem/json.h"
+#include "ephem/keys.h"
+#include "ephem/state.h"
 
 #define PART_SIZE 1000u   /* below OpenSSH's 1023-byte answer limit */
 #define TOKEN_MAX 65536u  /* pam_ephem's highest configurable max_token_length */
@@ -39,6 +50,88 @@ static const char *strip_prefix(const char *p) {
                         return end + 2;
         }
         return p;
+}
+
+#define PROMPT_PROOF -2
+
+/* Characters a server's htu may hold: printable, no blanks, no quotes or backslashes
+ * (they go into JSON through jansson, but there is no reason to accept them). */
+static bool htu_valid(const char *s) {
+        if (strncmp(s, "ssh://", 6) != 0 || strlen(s) > 400)
+                return false;
+        for (; *s; s++)
+                if (*s <= 0x20 || *s >= 0x7f || *s == '"' || *s == '\\')
+                        return false;
+        return true;
+}
+
+static bool nonce_valid(const char *s) {
+        if (strlen(s) != DPOP_NONCE_LEN)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+                        return false;
+        return true;
+}
+
+/* "ephem dpop proof for HTU nonce NONCE: " → htu and nonce. */
+static bool parse_proof_prompt(const char *prompt, char *htu, size_t htu_size, char *nonce, size_t nonce_size) {
+        const char *p = prompt, *sp, *end;
+        static const char lead[] = "ephem dpop proof for ", mid[] = " nonce ";
+        size_t n;
+
+        if (strncmp(p, lead, sizeof(lead) - 1) != 0)
+                return false;
+        p += sizeof(lead) - 1;
+        sp = strstr(p, mid);
+        end = p + strlen(p);
+        if (!sp || end - p < 2 || strcmp(end - 2, ": ") != 0)
+                return false;
+        n = (size_t) (sp - p);
+        if (n >= htu_size)
+                return false;
+        memcpy(htu, p, n);
+        htu[n] = '\0';
+        p = sp + sizeof(mid) - 1;
+        n = (size_t) (end - 2 - p);
+        if (n >= nonce_size)
+                return false;
+        memcpy(nonce, p, n);
+        nonce[n] = '\0';
+        return htu_valid(htu) && nonce_valid(nonce);
+}
+
+/* Builds and prints the proof. Returns 0 or 1. */
+static int answer_proof(const char *token, size_t len, const char *htu, const char *nonce) {
+        const char *key_path = getenv("EPHEM_DPOP_KEY");
+        char ath[DPOP_ATH_LEN + 1], jti[33];
+        EVP_PKEY *key = NULL;
+        conf_error err = { 0 };
+        json_t *header = NULL, *claims = NULL, *jwk = NULL;
+        key_type kt;
+        jws_alg alg;
+        char *proof = NULL;
+        int r = 1;
+
+        if (!key_path || !*key_path || private_key_load_file(key_path, &key, &err) < 0)
+                return 1;
+        alg = key_default_alg(key);
+        if (alg == JWS_ALG_INVALID || key_public_jwk(key, &kt, &jwk) < 0 || dpop_ath(token, len, ath) < 0 ||
+            random_hex(jti, 16) < 0)
+                goto done;
+        header = json_pack("{s:s, s:s, s:O}", "typ", "dpop+jwt", "alg", jws_alg_to_string(alg), "jwk", jwk);
+        claims = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "htm", DPOP_HTM, "htu", htu, "iat", (json_int_t) time(NULL),
+                           "jti", jti, "ath", ath, "nonce", nonce);
+        if (!header || !claims || jws_compact_sign(key, alg, header, claims, &proof) < 0)
+                goto done;
+        r = printf("%s\n", proof) < 0 || fflush(stdout) != 0;
+done:
+        free(proof);
+        json_decref(header);
+        json_decref(claims);
+        json_decref(jwk);
+        EVP_PKEY_free(key);
+        return r;
 }
 
 /* 0 for the first prompt, I for "part I/N", -1 for anything else. */
@@ -89,6 +182,7 @@ static char *read_token_file(const char *path, size_t *ret_len) {
 
 int main(int argc, char **argv) {
         const char *env = getenv("EPHEM_TOKEN"), *file = getenv("EPHEM_TOKEN_FILE"), *prompt;
+        char htu[512], nonce[64];
         char *token = NULL;
         size_t len = 0, alloc = 0, parts;
         unsigned total = 0;
@@ -98,7 +192,9 @@ int main(int argc, char **argv) {
                 return 1;
         prompt = strip_prefix(argv[1]);
         which = parse_prompt(prompt, &total);
-        if (which < 0)
+        if (which < 0 && parse_proof_prompt(prompt, htu, sizeof(htu), nonce, sizeof(nonce)))
+                which = PROMPT_PROOF;
+        if (which == -1)
                 return 1; /* not pam_ephem's prompt: answer nothing */
 
         if (env && *env) {
@@ -117,7 +213,9 @@ int main(int argc, char **argv) {
                 goto done;
 
         parts = (len + PART_SIZE - 1) / PART_SIZE;
-        if (which == 0) {
+        if (which == PROMPT_PROOF)
+                r = answer_proof(token, len, htu, nonce);
+        else if (which == 0) {
                 if (parts == 1)
                         r = printf("%s\n", token) < 0;
                 else

@@ -39,6 +39,7 @@ static void rule_done(ephem_rule *r) {
         free(r->matches);
         strv_free(r->logins);
         strv_free(r->groups);
+        strv_free(r->actors);
 }
 
 void config_free(ephem_config *c) {
@@ -248,6 +249,14 @@ static int issuer_set(ephem_config *c, const char *name, const char *key, const 
                 }
                 return r;
         }
+        if (streq(key, "dpop")) {
+                if (!streq(value, "required") && !streq(value, "optional")) {
+                        conf_error_set(err, line, "dpop: required or optional");
+                        return -EINVAL;
+                }
+                i->dpop_required = streq(value, "required");
+                return 0;
+        }
         if (streq(key, "optional_claims")) {
                 _cleanup_strv_free_ char **l = NULL;
                 int r = strv_split_words(value, CONFIG_MAX_LIST, &l);
@@ -368,6 +377,25 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
         }
         if (streq(key, "max_session"))
                 return set_duration(&rule->max_session, key, value, 7u * 86400u, line, err);
+        if (streq(key, "max_delegation")) {
+                uint32_t v;
+                if (parse_u32(value, &v) < 0 || v > DELEGATION_MAX_DEPTH) {
+                        conf_error_set(err, line, "max_delegation: 0 to %u", DELEGATION_MAX_DEPTH);
+                        return -EINVAL;
+                }
+                rule->max_delegation = v;
+                return 0;
+        }
+        if (streq(key, "actors"))
+                return set_list(&rule->actors, key, value, line, err);
+        if (streq(key, "dpop")) {
+                if (!streq(value, "required") && !streq(value, "optional")) {
+                        conf_error_set(err, line, "dpop: required or optional");
+                        return -EINVAL;
+                }
+                rule->dpop_required = streq(value, "required");
+                return 0;
+        }
         if (strncmp(key, "claim.", 6) == 0) {
                 const char *claim = key + 6;
                 claim_match *nm;
@@ -375,6 +403,12 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
 
                 if (!claim_name_valid(claim, strlen(claim))) {
                         conf_error_set(err, line, "'%s': invalid claim name", key);
+                        return -EINVAL;
+                }
+                /* Only the top-level claims and the current actor decide access: prior
+                 * actors (act/act/...) and may_act grant nothing. */
+                if (strncmp(claim, "may_act", 7) == 0 || strncmp(claim, "act/act", 7) == 0) {
+                        conf_error_set(err, line, "'%s': prior actors and may_act cannot decide access", key);
                         return -EINVAL;
                 }
                 for (size_t i = 0; i < rule->n_matches; i++)

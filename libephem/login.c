@@ -20,6 +20,7 @@ void login_record_done(login_record *r) {
         free(r->sub);
         free(r->jti);
         free(r->rule);
+        free(r->act_chain);
         strv_free(r->groups);
         *r = (login_record){ 0 };
 }
@@ -57,6 +58,8 @@ int login_record_from_token(login_record *ret, const ephem_token *t, const ephem
         for (char **g = rule ? rule->groups : NULL; g && *g; g++)
                 if (strv_extend(&r.groups, *g) < 0)
                         goto oom;
+        if (token_act_depth(t) > 0 && token_act_chain(t, &r.act_chain) < 0)
+                goto oom;
         *ret = r;
         return 0;
 oom:
@@ -87,6 +90,8 @@ int login_record_save(const char *state_dir, login_record *r) {
         kvw_addf(&w, "auth_time", "%" PRId64, r->auth_time);
         kvw_addf(&w, "max_session", "%" PRIu64, r->max_session);
         kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
+        if (r->act_chain)
+                kvw_add(&w, "act_chain", r->act_chain);
         for (char **g = r->groups; g && *g; g++)
                 kvw_add(&w, "group", *g);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
@@ -136,6 +141,8 @@ static int on_field(const char *key, const char *value, void *userdata) {
                 r->breakglass = streq(value, "1");
                 return 0;
         }
+        if (streq(key, "act_chain"))
+                return r->act_chain ? -EBADMSG : dup_field(&r->act_chain, value);
         if (streq(key, "exp"))
                 return parse_i64(value, &r->exp) < 0 ? -EBADMSG : 0;
         if (streq(key, "iat"))

@@ -122,6 +122,20 @@ static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const cha
                 tracef(trace, userdata, "rule %s: skipped, not for issuer %s", rule->name, t->issuer->name);
                 return false;
         }
+        {
+                /* Delegation: how deep, and who acts now. */
+                int depth = token_act_depth(t);
+                if (depth < 0 || (unsigned) depth > rule->max_delegation) {
+                        tracef(trace, userdata, "rule %s: skipped, delegation depth %d exceeds its max_delegation %u",
+                               rule->name, depth, rule->max_delegation);
+                        return false;
+                }
+                if (rule->actors && depth > 0 && !policy_claim_matches(json_object_get(json_object_get(t->claims, "act"), "sub"),
+                                                                        rule->actors)) {
+                        tracef(trace, userdata, "rule %s: skipped, the current actor matches none of its actors", rule->name);
+                        return false;
+                }
+        }
         for (size_t i = 0; i < rule->n_matches; i++) {
                 const claim_match *m = &rule->matches[i];
                 json_t *v = json_lookup_path(t->claims, m->claim);

@@ -57,6 +57,13 @@ static const struct {
                                    "too many wrong break-glass codes for this account: wait for the backoff to end" },
         [EPHEM_R_BREAKGLASS_STORE] = { "breakglass_store_unsafe",
                                        "the break-glass code files are unsafe or unreadable: every code is refused" },
+        [EPHEM_R_DPOP_REQUIRED] = { "dpop_required",
+                                    "policy requires a token bound to a key (cnf.jkt) with a proof of possession" },
+        [EPHEM_R_DPOP_INVALID] = { "dpop_invalid", "the proof of possession (DPoP) is missing or invalid" },
+        [EPHEM_R_DPOP_REPLAY] = { "dpop_replay", "the proof of possession (DPoP) has been used before (jti)" },
+        [EPHEM_R_CNF_UNSUPPORTED] = { "cnf_unsupported",
+                                      "the token is bound to a key by a method ephem does not support (only cnf.jkt)" },
+        [EPHEM_R_DELEGATION] = { "delegation_invalid", "the token's delegation chain (act) is malformed or too deep" },
 };
 
 const char *reason_id(ephem_reason r) {

@@ -62,6 +62,39 @@ void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
         ret[TOKEN_FP_LEN] = '\0';
 }
 
+int token_act_depth(const ephem_token *t) {
+        const json_t *act = json_object_get(t->claims, "act");
+        int depth = 0;
+
+        while (act) {
+                const json_t *sub = json_object_get(act, "sub");
+                if (!json_is_object(act) || !json_is_string(sub) || json_string_length(sub) == 0 ||
+                    strlen(json_string_value(sub)) != json_string_length(sub) || ++depth > (int) DELEGATION_MAX_DEPTH)
+                        return -EBADMSG;
+                act = json_object_get(act, "act");
+        }
+        return depth;
+}
+
+int token_act_chain(const ephem_token *t, char **ret) {
+        _cleanup_json_ json_t *chain = json_array();
+        const json_t *act = json_object_get(t->claims, "act");
+        char *s;
+
+        if (!chain)
+                return -ENOMEM;
+        if (token_act_depth(t) < 0)
+                return -EBADMSG;
+        for (; act; act = json_object_get(act, "act"))
+                if (json_array_append(chain, json_object_get(act, "sub")) < 0)
+                        return -ENOMEM;
+        s = json_dumps(chain, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 const char *token_claim_string(const ephem_token *t, const char *path) {
         json_t *v = json_lookup_path(t->claims, path);
         return json_is_string(v) ? json_string_value(v) : NULL;
@@ -92,6 +125,7 @@ typedef struct parse_opts {
         size_t max_len;
         size_t array_max;
         const char *required_typ; /* documents: this typ and no other; tokens: NULL */
+        bool allow_jwk;           /* DPoP proofs carry their public key in the header */
 } parse_opts;
 
 static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verdict *v) {
@@ -110,7 +144,7 @@ static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verd
                 return refuse(v, EPHEM_R_ALG_UNSUPPORTED, "alg is not ES256, ES384, RS256, PS256 or EdDSA");
 
         for (size_t i = 0; i < ELEMENTSOF(forbidden_header); i++)
-                if (json_object_get(t->header, forbidden_header[i]))
+                if (json_object_get(t->header, forbidden_header[i]) && !(o->allow_jwk && streq(forbidden_header[i], "jwk")))
                         return refuse(v, EPHEM_R_HEADER_FORBIDDEN, "header parameter '%s'", forbidden_header[i]);
 
         if (typ) {
@@ -249,6 +283,11 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
         return parse(s, len, &o, ret, v);
 }
 
+ephem_reason token_parse_dpop(const char *s, size_t len, size_t max_len, ephem_token **ret, ephem_verdict *v) {
+        parse_opts o = { .max_len = max_len, .array_max = CLAIM_ARRAY_MAX, .required_typ = "dpop+jwt", .allow_jwk = true };
+        return parse(s, len, &o, ret, v);
+}
+
 static ephem_reason select_key(ephem_token *t, const keyset *ks, ephem_verdict *v) {
         const ephem_key *found = NULL;
         size_t candidates = 0;
@@ -324,14 +363,14 @@ static ephem_reason check_time_claim(const ephem_token *t, const char *name, boo
         return EPHEM_OK;
 }
 
-static bool audience_matches(const ephem_config *c, const char *aud) {
+static const char *audience_matches(const ephem_config *c, const char *aud) {
         for (char **a = c->audiences; a && *a; a++)
                 if (streq(*a, aud))
-                        return true;
-        return false;
+                        return *a;
+        return NULL;
 }
 
-static ephem_reason check_audience(const ephem_config *c, const ephem_token *t, ephem_verdict *v) {
+static ephem_reason check_audience(const ephem_config *c, ephem_token *t, ephem_verdict *v) {
         const json_t *aud = json_object_get(t->claims, "aud");
         json_t *e;
         size_t i;
@@ -339,7 +378,8 @@ static ephem_reason check_audience(const ephem_config *c, const ephem_token *t, 
         if (!aud)
                 return refuse(v, EPHEM_R_CLAIM_MISSING, "claim 'aud'");
         if (json_is_string(aud))
-                return audience_matches(c, json_string_value(aud)) ? EPHEM_OK : refuse(v, EPHEM_R_AUDIENCE, NULL);
+                return (t->audience = audience_matches(c, json_string_value(aud))) ? EPHEM_OK
+                                                                                    : refuse(v, EPHEM_R_AUDIENCE, NULL);
         if (!json_is_array(aud) || json_array_size(aud) == 0)
                 return refuse(v, EPHEM_R_CLAIM_TYPE, "claim 'aud' is neither a string nor a non-empty array");
         if (json_array_size(aud) > CLAIM_AUD_MAX)
@@ -348,12 +388,12 @@ static ephem_reason check_audience(const ephem_config *c, const ephem_token *t, 
                 if (!json_is_string(e))
                         return refuse(v, EPHEM_R_CLAIM_TYPE, "claim 'aud' holds a non-string");
         json_array_foreach(aud, i, e)
-                if (audience_matches(c, json_string_value(e)))
+                if ((t->audience = audience_matches(c, json_string_value(e))))
                         return EPHEM_OK;
         return refuse(v, EPHEM_R_AUDIENCE, NULL);
 }
 
-static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, int64_t now, ephem_verdict *v) {
+static ephem_reason check_claims(const ephem_config *c, ephem_token *t, int64_t now, ephem_verdict *v) {
         int64_t leeway = (int64_t) c->leeway;
         uint64_t max_life = issuer_max_lifetime(c, t->issuer);
         ephem_reason r;
@@ -382,6 +422,9 @@ static ephem_reason check_claims(const ephem_config *c, const ephem_token *t, in
         if (t->exp > start && (uint64_t) (t->exp - start) > max_life)
                 return refuse(v, EPHEM_R_LIFETIME, "%lld s, at most %llu s", (long long) (t->exp - start),
                               (unsigned long long) max_life);
+        if (json_object_get(t->claims, "act") && token_act_depth(t) < 0)
+                return refuse(v, EPHEM_R_DELEGATION, "act must be objects with a sub, nested at most %u deep",
+                              DELEGATION_MAX_DEPTH);
         return check_audience(c, t, v);
 }
 

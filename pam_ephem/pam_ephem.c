@@ -32,6 +32,7 @@
 #include "ephem/audit.h"
 #include "ephem/breakglass.h"
 #include "ephem/config.h"
+#include "ephem/dpop.h"
 #include "ephem/login.h"
 #include "ephem/macro.h"
 #include "ephem/policy.h"
@@ -282,6 +283,48 @@ static size_t resolve_groups(const ephem_rule *rule, gid_t *gids, size_t max) {
         return n;
 }
 
+/*
+ * Proof of possession: a token bound to a key (cnf.jkt) is accepted only with a
+ * fresh proof signed by that key (see dpop.h); an issuer or rule with dpop =
+ * required accepts bound tokens only.
+ */
+static ephem_reason check_possession(pam_ctx *ctx, const ephem_token *t, const ephem_rule *rule, const char *ath,
+                                     ephem_verdict *v) {
+        char htu[512], nonce[DPOP_NONCE_LEN + 1], prompt[600];
+        _cleanup_erase_free_ char *proof = NULL;
+        const char *jkt = NULL;
+        dpop_expect e;
+        ephem_reason r;
+
+        r = dpop_token_binding(t, &jkt, v);
+        if (r != EPHEM_OK)
+                return r;
+        if (!jkt) {
+                if (t->issuer->dpop_required || rule->dpop_required) {
+                        v->reason = EPHEM_R_DPOP_REQUIRED;
+                        (void) snprintf(v->detail, sizeof(v->detail), "the token is not bound to a key");
+                        return v->reason;
+                }
+                return EPHEM_OK;
+        }
+        if (dpop_htu(ctx->config, t, ctx->user, htu, sizeof(htu)) < 0 || dpop_nonce(nonce) < 0)
+                return EPHEM_R_INTERNAL;
+        (void) snprintf(prompt, sizeof(prompt), DPOP_PROMPT_FMT, htu, nonce);
+        if (pam_prompt(ctx->pamh, PAM_PROMPT_ECHO_OFF, &proof, "%s", prompt) != PAM_SUCCESS || !proof) {
+                v->reason = EPHEM_R_DPOP_INVALID;
+                (void) snprintf(v->detail, sizeof(v->detail), "no proof was given");
+                return v->reason;
+        }
+        if (strlen(proof) == OPENSSH_ANSWER_LIMIT) {
+                v->reason = EPHEM_R_DPOP_INVALID;
+                (void) snprintf(v->detail, sizeof(v->detail),
+                                "the proof is 1023 bytes, the OpenSSH client's limit: probably cut off (use an EC or Ed25519 key)");
+                return v->reason;
+        }
+        e = (dpop_expect){ .htu = htu, .nonce = nonce, .ath = ath, .jkt = jkt, .now = (int64_t) time(NULL) };
+        return dpop_verify(ctx->config, proof, strlen(proof), &e, v);
+}
+
 /* The break-glass path: a one-time code instead of a token. */
 static int authenticate_code(pam_ctx *ctx, const char *code) {
         ephem_config *c = ctx->config;
@@ -352,7 +395,7 @@ static int authenticate(pam_ctx *ctx) {
         const ephem_rule *rule = NULL;
         ephem_verdict v = { 0 };
         char fp[TOKEN_FP_LEN + 1] = "";
-        char detail[192] = "", env[sizeof(LOGIN_ENV) + LOGIN_ID_LEN + 2];
+        char detail[192] = "", env[sizeof(LOGIN_ENV) + LOGIN_ID_LEN + 2], ath[DPOP_ATH_LEN + 1];
         int64_t now = (int64_t) time(NULL);
         int maybe_truncated = 0, k;
         ephem_reason r;
@@ -364,6 +407,8 @@ static int authenticate(pam_ctx *ctx) {
         if (ctx->emergency && breakglass_looks_like_code(secret))
                 return authenticate_code(ctx, secret);
         token_fingerprint(secret, strlen(secret), fp);
+        if (dpop_ath(secret, strlen(secret), ath) < 0)
+                return deny(ctx, AUDIT_AUTH_DENIED, NULL, fp, EPHEM_R_INTERNAL, "sha256", PAM_SYSTEM_ERR);
 
         r = token_verify(c, secret, strlen(secret), now, &t, &v);
         /* The token is no longer needed in clear: everything below uses the parsed claims. */
@@ -383,6 +428,10 @@ static int authenticate(pam_ctx *ctx) {
                             PAM_AUTH_ERR);
 
         r = policy_decide(c, t, ctx->user, &rule, &v, NULL, NULL);
+        if (r != EPHEM_OK)
+                return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, v.detail, reason_to_pam(r));
+
+        r = check_possession(ctx, t, rule, ath, &v);
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, v.detail, reason_to_pam(r));
 
@@ -447,6 +496,7 @@ static int authenticate(pam_ctx *ctx) {
         audit_base(ctx, &a, t->issuer->breakglass ? AUDIT_BREAKGLASS_USED : AUDIT_AUTH_OK);
         audit_token(&a, t);
         a.rule = rule->name;
+        a.act_chain = rec.act_chain;
         a.uid = ctx->transient ? (int64_t) userconf_uid(&c->users, ctx->user) : -1;
         if (t->issuer->breakglass)
                 a.detail = "offline emergency token";
@@ -575,7 +625,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         _cleanup_(session_record_done) session_record s = { 0 };
         int64_t now = (int64_t) time(NULL);
         user_record user;
-        char detail[512] = "", clean_iss[256], clean_sub[256];
+        char detail[512] = "", clean_iss[256], clean_sub[256], clean_chain[400];
         const char *id;
         audit_record a;
         int k;
@@ -694,7 +744,9 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
             putenvf(ctx->pamh, "EPHEM_DEADLINE_REASON", "%s", s.deadline_reason) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_STATUS_FILE", "%s/status/%s", c->state_dir, s.id) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_ISS", "%s", sanitize_for_log(s.iss, clean_iss, sizeof(clean_iss))) != PAM_SUCCESS ||
-            putenvf(ctx->pamh, "EPHEM_SUB", "%s", sanitize_for_log(s.sub, clean_sub, sizeof(clean_sub))) != PAM_SUCCESS)
+            putenvf(ctx->pamh, "EPHEM_SUB", "%s", sanitize_for_log(s.sub, clean_sub, sizeof(clean_sub))) != PAM_SUCCESS ||
+            (rec.act_chain && putenvf(ctx->pamh, "EPHEM_ACT_CHAIN", "%s", sanitize_for_log(rec.act_chain, clean_chain,
+                                                                                             sizeof(clean_chain))) != PAM_SUCCESS))
                 return PAM_BUF_ERR;
         /* close_session runs in this process: it trusts this copy of the id, not the
          * PAM environment, which pam_env (user_readenv) lets the user's files change. */
@@ -721,6 +773,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         a.rule = rec.rule;
         a.exp = rec.exp;
         a.iat = rec.iat;
+        a.act_chain = rec.act_chain;
         a.detail = s.deadline_reason;
         audit_emit(&a);
         return PAM_SUCCESS;

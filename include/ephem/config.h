@@ -30,6 +30,7 @@
 #endif
 
 #define CONFIG_MAX_ISSUERS 64u
+#define DELEGATION_MAX_DEPTH 8u /* act nesting ephem parses at all */
 #define CONFIG_MAX_RULES 256u
 #define CONFIG_MAX_LIST 64u          /* words in one list value */
 #define TOKEN_MAX_LENGTH_LIMIT 65536u /* the highest max_token_length one may configure */
@@ -41,6 +42,7 @@ typedef struct ephem_issuer {
         unsigned algorithms; /* bit set of 1 << jws_alg */
         uint64_t max_token_lifetime; /* 0: the host's */
         bool breakglass;
+        bool dpop_required; /* dpop = required: only key-bound tokens, with a proof */
         bool jti_optional; /* optional_claims = jti: single use keyed by the token's hash instead */
         bool iat_optional; /* optional_claims = iat: the lifetime counts from now instead */
         unsigned line;
@@ -65,6 +67,9 @@ typedef struct ephem_rule {
         char **logins; /* patterns, with ${claim} substitution */
         char **groups; /* supplementary host groups */
         uint64_t max_session; /* 0: not limited by the rule */
+        unsigned max_delegation; /* act chain depth allowed (0: no delegated tokens) */
+        char **actors;           /* patterns the current actor (act.sub) must match; NULL: any */
+        bool dpop_required;
         unsigned line;
 } ephem_rule;
 

@@ -22,6 +22,7 @@ typedef struct login_record {
         char fingerprint[TOKEN_FP_LEN + 1];
         char *issuer; /* section name */
         char *iss, *sub, *jti, *rule;
+        char *act_chain; /* JSON array of actors, current first; NULL: not delegated */
         char **groups;
         int64_t exp, iat, auth_time;
         uint64_t max_session; /* the rule's, 0: none */

@@ -60,6 +60,12 @@ typedef enum ephem_reason {
         EPHEM_R_CODE_USED,
         EPHEM_R_RATE_LIMITED,
         EPHEM_R_BREAKGLASS_STORE,
+        /* proof of possession, delegation */
+        EPHEM_R_DPOP_REQUIRED,
+        EPHEM_R_DPOP_INVALID,
+        EPHEM_R_DPOP_REPLAY,
+        EPHEM_R_CNF_UNSUPPORTED,
+        EPHEM_R_DELEGATION,
         _EPHEM_REASON_MAX,
 } ephem_reason;
 

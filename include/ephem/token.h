@@ -37,6 +37,7 @@ typedef struct ephem_token {
         int64_t exp, iat, nbf;
         bool has_exp, has_iat, has_nbf;
         const ephem_issuer *issuer; /* set by token_verify */
+        const char *audience;       /* the host audience the token matched (the configuration's string) */
         const ephem_key *key;       /* set by token_verify */
         uint8_t *signature;
         size_t signature_len;
@@ -56,6 +57,10 @@ typedef struct ephem_token {
  */
 ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret,
                          ephem_verdict *v);
+
+/* token_parse() for a DPoP proof: typ must be dpop+jwt and the header may (must,
+ * as dpop.c checks) carry the public key as "jwk". Nothing is trusted yet. */
+ephem_reason token_parse_dpop(const char *s, size_t len, size_t max_len, ephem_token **ret, ephem_verdict *v);
 
 /*
  * Verifies a token for this host at time `now`: token_parse(), then a trusted
@@ -87,6 +92,15 @@ static inline void token_freep(ephem_token **t) {
  * before the last '.'; the whole string when it has none). Not over the signature:
  * ECDSA signatures are malleable, and one token must have one fingerprint. */
 void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]);
+
+/* RFC 8693 delegation: the depth of the "act" chain (0: none), or -EBADMSG when an
+ * actor is not an object with a string sub or the chain is deeper than
+ * DELEGATION_MAX_DEPTH. */
+int token_act_depth(const ephem_token *t);
+
+/* The chain as a JSON array of actor subjects, current actor first:
+ * ["agent-b","agent-a"]. 0 and a string to free(), or -errno. */
+int token_act_chain(const ephem_token *t, char **ret);
 
 /* A string claim's value (a top-level name, or a path "a/b"), NULL if absent or not a string. */
 const char *token_claim_string(const ephem_token *t, const char *path);

@@ -84,5 +84,16 @@ check "another client's token cannot log in as ci-runner-1" [ $? -ne 0 ]
 rig_ssh ci-runner-1 "$AT" true 2>/dev/null
 check "the broker's token is single use" [ $? -ne 0 ]
 
+# DPoP: the agent gets a token bound to its key (jose makes the proof for the
+# token endpoint), then proves possession of the same key to the host.
+DPOP_AT=$(node "$HERE/broker/dpop-token.mjs" "$BROKER/token" ci-runner-1 secret-1 "$T/agent-dpop.pem")
+check "the broker issues a DPoP-bound token (cnf.jkt) to a client proving its key with jose" \
+        bash -c "printf '%s' '$DPOP_AT' | '$EPHEMCTL' token inspect - | grep -q '\"jkt\"'"
+OUT=$(EPHEM_DPOP_KEY="$T/agent-dpop.pem" rig_ssh ci-runner-1 "$DPOP_AT" 'id -un')
+check "the agent logs in with the bound token and a proof from the same key" [ "$OUT" = ci-runner-1 ]
+DPOP_AT2=$(node "$HERE/broker/dpop-token.mjs" "$BROKER/token" ci-runner-1 secret-1 "$T/agent-dpop2.pem")
+rig_ssh ci-runner-1 "$DPOP_AT2" true 2>/dev/null
+check "the bound token alone, without the key, is refused" [ $? -ne 0 ]
+
 echo "1..$N"
 exit $((FAILED > 0))

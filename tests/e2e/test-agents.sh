@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Agent-aware policy over the real sshd rig: proof of possession (DPoP) answered by
+# ephem-askpass from the agent's key, delegation chains (RFC 8693 act) limited by
+# rules and recorded, and rules on agent attributes (risk tier: shorter session,
+# fewer groups).
+#
+#   BUILD=build tests/e2e/test-agents.sh
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=rig.sh
+source "$HERE/rig.sh"
+rig_enter "$@"
+
+FAILED=0
+N=0
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
+check() {
+        local name=$1
+        shift
+        if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+last_denial() {
+        rig_journal EPHEM_EVENT=auth_denied "EPHEM_USER=$1" | tail -n 1 |
+                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l).get("EPHEM_REASON","") if l else "")'
+}
+ssh_once() { # USER TOKEN [DPOP-KEY] COMMAND...
+        local user=$1 token=$2 key=$3
+        shift 3
+        EPHEM_TOKEN="$token" EPHEM_DPOP_KEY="$key" SSH_ASKPASS="$ASKPASS" SSH_ASKPASS_REQUIRE=force DISPLAY= \
+                ssh -p "$RIG_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+                -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=2 -o LogLevel=ERROR \
+                "$user@127.0.0.1" "$@" </dev/null
+}
+mint() { # AGENT_ID TYPE [extra mint options]
+        local id=$1 type=$2
+        shift 2
+        "$EPHEMCTL" mint --key "$T/issuer.key" --kid rig-key --iss "$RIG_ISS" --aud "$RIG_AUDIENCE" \
+                --sub "task-$id" --claim "agent_type=$type" --claim "agent_id=$id" --ttl 120 "$@"
+}
+
+RIG_CONF_EXTRA="
+[rule bound-only]
+issuer = local
+claim.agent_type = bound
+logins = agent-\${agent_id}
+dpop = required
+
+[rule subagents]
+issuer = local
+claim.agent_type = subagent
+logins = agent-\${agent_id}
+max_delegation = 2
+actors = planner-*
+
+[rule high-risk]
+issuer = local
+claim.agent_type = risky
+claim.risk_tier = high
+logins = agent-\${agent_id}
+max_session = 6s
+
+[rule low-risk]
+issuer = local
+claim.agent_type = risky
+claim.risk_tier = low medium
+logins = agent-\${agent_id}
+groups = adm
+"
+rig_setup
+trap 'rig_stop; rm -rf "$T"' EXIT
+rig_start_journald || exit 1
+rig_start_sshd || exit 1
+
+# ---- proof of possession ----
+"$EPHEMCTL" keygen --type ec --out "$T/agent" >/dev/null
+"$EPHEMCTL" keygen --type ec --out "$T/thief" >/dev/null
+JKT=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys"][0]["kid"])' "$T/agent.jwks")
+BOUND=$(mint 21 deploy --claim-json "cnf={\"jkt\":\"$JKT\"}")
+OUT=$(ssh_once agent-21 "$BOUND" "$T/agent.key" 'id -un')
+check "a bound token logs in with a proof from the agent's key (ephem-askpass)" [ "$OUT" = agent-21 ]
+BOUND=$(mint 21 deploy --claim-json "cnf={\"jkt\":\"$JKT\"}")
+ssh_once agent-21 "$BOUND" "" true 2>/dev/null
+check "the same kind of token without the key (a stolen bearer copy) is refused" [ $? -ne 0 ]
+check "... for the reason dpop_invalid" [ "$(last_denial agent-21)" = dpop_invalid ]
+ssh_once agent-21 "$BOUND" "$T/thief.key" true 2>/dev/null
+check "a proof signed by another key is refused (dpop_invalid)" [ "$(last_denial agent-21)" = dpop_invalid ]
+OUT=$(ssh_once agent-21 "$BOUND" "$T/agent.key" 'id -un')
+check "the refused attempts did not burn the token: with the key it still works" [ "$OUT" = agent-21 ]
+UNBOUND=$(mint 22 bound)
+ssh_once agent-22 "$UNBOUND" "" true 2>/dev/null
+check "a rule with dpop = required refuses an unbound token (dpop_required)" [ "$(last_denial agent-22)" = dpop_required ]
+OUT=$(ssh_once agent-22 "$(mint 22 bound --claim-json "cnf={\"jkt\":\"$JKT\"}")" "$T/agent.key" 'id -un')
+check "... and accepts a bound one with its proof" [ "$OUT" = agent-22 ]
+
+# ---- delegation ----
+CHAIN='{"sub":"planner-7","act":{"sub":"human-alice"}}'
+OUT=$(ssh_once agent-23 "$(mint 23 subagent --claim-json "act=$CHAIN")" "" 'echo "$EPHEM_ACT_CHAIN"')
+check "a delegated token within the rule's depth logs in; the chain reaches the session" \
+        [ "$OUT" = '["planner-7","human-alice"]' ]
+check "audit: the act chain is recorded" bash -c "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=auth_ok \
+        EPHEM_USER=agent-23 | grep -qF 'planner-7'"
+DEEP='{"sub":"planner-7","act":{"sub":"planner-6","act":{"sub":"human-alice"}}}'
+ssh_once agent-23 "$(mint 23 subagent --claim-json "act=$DEEP")" "" true 2>/dev/null
+check "a chain deeper than max_delegation is refused" [ "$(last_denial agent-23)" = user_not_allowed ]
+ssh_once agent-23 "$(mint 23 subagent --claim-json 'act={"sub":"stranger"}')" "" true 2>/dev/null
+check "a current actor outside the rule's actors is refused" [ "$(last_denial agent-23)" = user_not_allowed ]
+ssh_once agent-24 "$(mint 24 deploy --claim-json 'act={"sub":"planner-7"}')" "" true 2>/dev/null
+check "a rule without max_delegation refuses delegated tokens" [ "$(last_denial agent-24)" = user_not_allowed ]
+
+# ---- agent attributes ----
+OUT=$(ssh_once agent-25 "$(mint 25 risky --claim risk_tier=low)" "" 'id -Gn; echo "$EPHEM_EXPIRES_AT"')
+check "a low-risk agent gets the rule's group" grep -qw adm <<<"$(sed -n 1p <<<"$OUT")"
+START=$(date +%s)
+OUT=$(ssh_once agent-26 "$(mint 26 risky --claim risk_tier=high)" "" 'id -Gn; sleep 30' 2>/dev/null)
+END=$(date +%s)
+check "a high-risk agent gets no supplementary group" [ "$(sed -n 1p <<<"$OUT")" = agent-26 ]
+check "... and a shorter session: cut off at 6 s ($((END - START)) s)" [ $((END - START)) -le 9 ]
+ssh_once agent-27 "$(mint 27 risky --claim risk_tier=unknown)" "" true 2>/dev/null
+check "an attribute value no rule names is refused" [ "$(last_denial agent-27)" = user_not_allowed ]
+
+echo "1..$N"
+exit $((FAILED > 0))
