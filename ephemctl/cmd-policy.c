@@ -185,6 +185,17 @@ static void lint_issuers_and_rules(lint *l, ephem_config *c) {
         }
         if (c->leeway > 60)
                 lint_warn(l, "[host] leeway is %" PRIu64 " s: clocks should agree to within seconds", c->leeway);
+        for (size_t i = 0; i < c->n_cas; i++) {
+                const ephem_ca *ca = &c->cas[i];
+                for (char **p = ca->principals; p && *p; p++)
+                        if (!template_can_be_transient(*p, &c->users))
+                                lint_warn(l, "[ca %s] principal pattern '%s' can never be a transient name", ca->name, *p);
+                if (ca->max_validity > 3600)
+                        lint_warn(l, "[ca %s] accepts certificates valid for %" PRIu64 " s: short-lived means minutes",
+                                  ca->name, ca->max_validity);
+        }
+        if (c->n_cas > 0)
+                printf("note: sshd must trust the [ca] keys too (TrustedUserCAKeys); ephem only narrows what they may do\n");
 }
 
 int cmd_policy_check(int argc, char **argv) {

@@ -155,10 +155,14 @@ int cmd_revoke(int argc, char **argv) {
                 { "fingerprint", required_argument, NULL, 'f' },
                 { "iss", required_argument, NULL, 'I' },
                 { "until", required_argument, NULL, 't' },
+                { "cert-serial", required_argument, NULL, 'S' },
+                { "cert-key-id", required_argument, NULL, 'k' },
+                { "ca", required_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *config = NULL, *value = NULL, *iss = NULL;
+        const char *config = NULL, *value = NULL, *iss = NULL, *ca = NULL;
+        char ca_iss[80];
         revocation_kind kind = _REVOKE_KIND_MAX;
         int64_t now = (int64_t) time(NULL), until = 0;
         ephem_config *c = NULL;
@@ -197,9 +201,19 @@ int cmd_revoke(int argc, char **argv) {
                 case 'f':
                         k = REVOKE_FP;
                         break;
+                case 'S': /* a certificate serial is the jti of a CA's "tokens" */
+                        k = REVOKE_JTI;
+                        break;
+                case 'k': /* a key id is their subject */
+                        k = REVOKE_SUB;
+                        break;
+                case 'C':
+                        ca = optarg;
+                        continue;
                 case 'h':
                         printf("ephemctl revoke (--jti ID --iss ISS | --sub SUB --iss ISS | --user NAME | --issuer ISS |\n"
-                               "                 --fingerprint FP) [--until DURATION] [--config FILE]\n");
+                               "                 --fingerprint FP | --cert-serial N --ca CA | --cert-key-id ID --ca CA |\n"
+                               "                 --ca CA) [--until DURATION] [--config FILE]\n");
                         return 0;
                 default:
                         return EXIT_USAGE;
@@ -211,6 +225,11 @@ int cmd_revoke(int argc, char **argv) {
                 kind = k;
                 value = optarg;
         }
+        if (ca && kind == _REVOKE_KIND_MAX) {
+                /* --ca alone: every certificate of the CA. */
+                kind = REVOKE_ISSUER;
+                value = ca;
+        }
         if (kind == _REVOKE_KIND_MAX || optind != argc) {
                 fprintf(stderr, "usage: ephemctl revoke --jti|--sub|--user|--issuer|--fingerprint VALUE [--iss ISS]\n");
                 return EXIT_USAGE;
@@ -218,6 +237,26 @@ int cmd_revoke(int argc, char **argv) {
         r = ctl_load_config(config, &c);
         if (r != 0)
                 return r;
+        if (ca) {
+                /* Certificates: the CA by [ca] name or SHA256 fingerprint; revocation
+                 * entries use the issuer "ssh-ca:<fingerprint>". */
+                const char *fp = NULL;
+                for (size_t i = 0; i < c->n_cas; i++)
+                        if (streq(c->cas[i].name, ca) || streq(c->cas[i].fingerprint, ca))
+                                fp = c->cas[i].fingerprint;
+                if (!fp && strncmp(ca, "SHA256:", 7) == 0)
+                        fp = ca;
+                if (!fp) {
+                        fprintf(stderr, "--ca: no [ca] section named %s (or give its SHA256: fingerprint)\n", ca);
+                        config_free(c);
+                        return EXIT_USAGE;
+                }
+                (void) snprintf(ca_iss, sizeof(ca_iss), "ssh-ca:%s", fp);
+                if (kind == REVOKE_ISSUER)
+                        value = ca_iss;
+                else
+                        iss = ca_iss;
+        }
         if (kind == REVOKE_JTI || kind == REVOKE_SUB) {
                 /* A jti or subject is unique only within its issuer: name it, or take the
                  * only one configured. */

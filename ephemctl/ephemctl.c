@@ -17,7 +17,8 @@ static const command commands[] = {
         { "users", NULL, cmd_users, "users [--config FILE]" },
         { "sessions", NULL, cmd_sessions, "sessions [--config FILE]" },
         { "revoke", NULL, cmd_revoke,
-          "revoke (--jti ID | --sub SUB) [--iss ISS] | --user NAME | --issuer ISS | --fingerprint FP [--until DURATION]" },
+          "revoke (--jti ID | --sub SUB) [--iss ISS] | --user NAME | --issuer ISS | --fingerprint FP |\n"
+          "                 (--cert-serial N | --cert-key-id ID) --ca CA | --ca CA  [--until DURATION] [--config FILE]" },
         { "revocations", "apply", cmd_revocations_apply, "revocations apply [--config FILE] FILE|-" },
         { "revocations", "list", cmd_revocations_list, "revocations list [--config FILE]" },
         { "gc", NULL, cmd_gc, "gc [--config FILE]" },

@@ -190,6 +190,9 @@ void audit_emit(const audit_record *r) {
         add(fp, "EPHEM_AGENT_OWNER", r->agent_owner);
         add(fp, "EPHEM_AGENT_PURPOSE", r->agent_purpose);
         add(fp, "EPHEM_RISK_TIER", r->risk_tier);
+        add(fp, "EPHEM_CERT_KEY_ID", r->cert_key_id);
+        add(fp, "EPHEM_CERT_SERIAL", r->cert_serial);
+        add(fp, "EPHEM_CA_FP", r->ca_fingerprint);
         if (r->exp)
                 addnum(fp, "EPHEM_EXP", r->exp);
         if (r->iat)

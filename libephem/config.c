@@ -7,6 +7,7 @@
 
 #include "ephem/macro.h"
 #include "ephem/safefile.h"
+#include "ephem/sshcert.h"
 #include "ephem/strutil.h"
 
 #define DEFAULT_LEEWAY 30u
@@ -42,6 +43,12 @@ static void rule_done(ephem_rule *r) {
         strv_free(r->actors);
 }
 
+static void ca_done(ephem_ca *ca) {
+        free(ca->name);
+        strv_free(ca->principals);
+        strv_free(ca->groups);
+}
+
 void config_free(ephem_config *c) {
         if (!c)
                 return;
@@ -58,6 +65,9 @@ void config_free(ephem_config *c) {
         for (size_t i = 0; i < c->n_rules; i++)
                 rule_done(&c->rules[i]);
         free(c->rules);
+        for (size_t i = 0; i < c->n_cas; i++)
+                ca_done(&c->cas[i]);
+        free(c->cas);
         free(c);
 }
 
@@ -471,6 +481,78 @@ static int breakglass_set(ephem_config *c, const char *key, const char *value, u
         return -EINVAL;
 }
 
+static int ca_set(ephem_config *c, const char *name, const char *key, const char *value, unsigned line,
+                  conf_error *err) {
+        ephem_ca *ca = NULL, *n;
+        int r;
+
+        if (!*name) {
+                conf_error_set(err, line, "[ca] needs a name: [ca NAME]");
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < c->n_cas; i++)
+                if (streq(c->cas[i].name, name))
+                        ca = &c->cas[i];
+        if (!ca) {
+                if (c->n_cas >= CONFIG_MAX_ISSUERS) {
+                        conf_error_set(err, line, "more than %u CAs", CONFIG_MAX_ISSUERS);
+                        return -EINVAL;
+                }
+                n = realloc(c->cas, (c->n_cas + 1) * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                c->cas = n;
+                ca = &c->cas[c->n_cas];
+                *ca = (ephem_ca){ .name = strdup(name), .line = line };
+                if (!ca->name)
+                        return -ENOMEM;
+                c->n_cas++;
+        }
+        if (streq(key, "key") || streq(key, "fingerprint")) {
+                if (ca->fingerprint[0]) {
+                        conf_error_set(err, line, "[ca %s] key/fingerprint is set twice", name);
+                        return -EINVAL;
+                }
+                if (sshcert_key_fingerprint(value, ca->fingerprint) < 0) {
+                        conf_error_set(err, line, "[ca %s] %s: expected a public key line or SHA256:... fingerprint", name, key);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (streq(key, "principals")) {
+                r = set_list(&ca->principals, key, value, line, err);
+                if (r < 0)
+                        return r;
+                for (char **p = ca->principals; *p; p++)
+                        if (!login_template_valid(*p) || strchr(*p, '$')) {
+                                conf_error_set(err, line, "principals: '%s' is not a user-name pattern", *p);
+                                return -EINVAL;
+                        }
+                return 0;
+        }
+        if (streq(key, "max_validity")) {
+                r = set_duration(&ca->max_validity, key, value, MAX_LIFETIME_LIMIT, line, err);
+                if (r == 0 && ca->max_validity == 0) {
+                        conf_error_set(err, line, "max_validity must be positive");
+                        return -EINVAL;
+                }
+                return r;
+        }
+        if (streq(key, "groups")) {
+                r = set_list(&ca->groups, key, value, line, err);
+                for (char **g = r == 0 ? ca->groups : NULL; g && *g; g++)
+                        if (!user_name_valid(*g)) {
+                                conf_error_set(err, line, "groups: '%s' is not a valid group name", *g);
+                                return -EINVAL;
+                        }
+                return r;
+        }
+        if (streq(key, "max_session"))
+                return set_duration(&ca->max_session, key, value, 7u * 86400u, line, err);
+        conf_error_set(err, line, "unknown key '%s' in [ca %s]", key, name);
+        return -EINVAL;
+}
+
 static int on_assignment(const char *section, const char *arg, const char *key, const char *value,
                          unsigned line, void *userdata, conf_error *err) {
         struct parse_state *s = userdata;
@@ -495,6 +577,8 @@ static int on_assignment(const char *section, const char *arg, const char *key, 
                 return issuer_set(s->c, arg, key, value, line, err);
         if (streq(section, "rule"))
                 return rule_set(s->c, arg, key, value, line, err);
+        if (streq(section, "ca"))
+                return ca_set(s->c, arg, key, value, line, err);
         if (!*section)
                 conf_error_set(err, line, "'%s' outside of any section", key);
         else
@@ -519,6 +603,12 @@ static int verify_whole(ephem_config *c, conf_error *err) {
                                 return -EINVAL;
                         }
         }
+        for (size_t i = 0; i < c->n_cas; i++)
+                if (!c->cas[i].fingerprint[0] || !c->cas[i].principals || !c->cas[i].max_validity) {
+                        conf_error_set(err, c->cas[i].line, "[ca %s] needs key (or fingerprint), principals and max_validity",
+                                       c->cas[i].name);
+                        return -EINVAL;
+                }
         if (c->n_issuers > 0 && !c->audiences) {
                 conf_error_set(err, 0, "[host] audience is not set: no token could be accepted");
                 return -EINVAL;
@@ -624,6 +714,13 @@ fail:
                 conf_error_set(err, 0, "out of memory");
         config_free(c);
         return r;
+}
+
+const ephem_ca *config_find_ca(const ephem_config *c, const char *fingerprint) {
+        for (size_t i = 0; i < c->n_cas; i++)
+                if (streq(c->cas[i].fingerprint, fingerprint))
+                        return &c->cas[i];
+        return NULL;
 }
 
 const ephem_issuer *config_find_issuer_by_iss(const ephem_config *c, const char *iss) {

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -39,6 +40,7 @@
 #include "ephem/replay.h"
 #include "ephem/revocation.h"
 #include "ephem/session.h"
+#include "ephem/sshcert.h"
 #include "ephem/state.h"
 #include "ephem/store.h"
 #include "ephem/token.h"
@@ -269,10 +271,10 @@ static ephem_reason check_identity(const pam_ctx *ctx, char *detail, size_t size
 
 /* The rule's supplementary groups as GIDs of existing host groups. A group that does
  * not exist (or is root's) grants nothing; ephemctl policy check reports it. */
-static size_t resolve_groups(const ephem_rule *rule, gid_t *gids, size_t max) {
+static size_t resolve_groups(char *const *groups, gid_t *gids, size_t max) {
         size_t n = 0;
 
-        for (char **g = rule->groups; g && *g && n < max; g++) {
+        for (char *const *g = groups; g && *g && n < max; g++) {
                 struct group gr, *res = NULL;
                 char buf[4096];
 
@@ -455,7 +457,7 @@ static int authenticate(pam_ctx *ctx) {
 
         if (ctx->transient) {
                 gid_t gids[USER_GROUPS_MAX];
-                size_t n = resolve_groups(rule, gids, ELEMENTSOF(gids));
+                size_t n = resolve_groups(rule->groups, gids, ELEMENTSOF(gids));
                 bool created = false;
 
                 k = store_user_put(c, ctx->user, gids, n, t->exp, now, &created, detail, sizeof(detail));
@@ -555,6 +557,11 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
         id = pam_getenv(pamh, LOGIN_ENV);
         if (!id && !ctx.transient)
                 return PAM_IGNORE; /* a local emergency account logging in some other way */
+        /* A public-key login with a certificate: sshd shows PAM the certificate only
+         * at session time, where it is checked (and the session refused) — this
+         * stage cannot decide it. */
+        if (!id && ctx.config->n_cas > 0)
+                return PAM_IGNORE;
         if (!id)
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_USER_NOT_ALLOWED,
                             "no ephem token was accepted in this PAM transaction", PAM_PERM_DENIED);
@@ -619,6 +626,114 @@ static int session_fail(pam_ctx *ctx, const login_record *rec, ephem_reason reas
         return PAM_SESSION_ERR;
 }
 
+static ephem_reason cert_refuse(char *detail, size_t size, ephem_reason r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static ephem_reason cert_refuse(char *detail, size_t size, ephem_reason r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(detail, size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/*
+ * A login with an OpenSSH user certificate (sshd verified its signature against
+ * TrustedUserCAKeys): ephem's policy for the CA, the user recorded as for a token,
+ * and a login record in memory whose deadline is the certificate's valid_before.
+ * Revocation keys: iss "ssh-ca:<CA fingerprint>", sub the key id, jti the serial.
+ */
+static ephem_reason certificate_login(pam_ctx *ctx, int64_t now, login_record *rec, sshcert *cert, char *detail,
+                                      size_t size) {
+        const ephem_config *c = ctx->config;
+        const char *info = pam_getenv(ctx->pamh, "SSH_AUTH_INFO_0");
+        const ephem_ca *ca;
+        gid_t gids[USER_GROUPS_MAX];
+        char iss[80], serial[24], rule[160];
+        bool allowed = false, created = false;
+        size_t n_gids;
+        ephem_reason r;
+        int k;
+
+        k = info ? sshcert_from_auth_info(info, cert) : -ENOENT;
+        if (k == -ENOENT)
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "no ephem token or certificate was accepted");
+        if (k < 0)
+                return cert_refuse(detail, size, EPHEM_R_MALFORMED, "the accepted certificate cannot be parsed");
+        if (cert->cert_type != 1)
+                return cert_refuse(detail, size, EPHEM_R_CLAIM_TYPE, "not a user certificate");
+        ca = config_find_ca(c, cert->ca_fingerprint);
+        if (!ca)
+                return cert_refuse(detail, size, EPHEM_R_ISSUER_UNKNOWN, "CA %s has no [ca] section", cert->ca_fingerprint);
+        if (!sshcert_has_principal(cert, ctx->user))
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "the certificate does not name %s", ctx->user);
+        for (char **p = ca->principals; *p && !allowed; p++)
+                allowed = fnmatch(*p, ctx->user, FNM_PATHNAME | FNM_PERIOD) == 0;
+        if (!allowed || !ctx->transient)
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "[ca %s] may not issue for %s", ca->name, ctx->user);
+        if (cert->valid_before > (uint64_t) INT64_MAX || cert->valid_after >= cert->valid_before)
+                return cert_refuse(detail, size, EPHEM_R_LIFETIME, "the certificate is valid forever");
+        if ((uint64_t) now + c->leeway < cert->valid_after)
+                return cert_refuse(detail, size, EPHEM_R_NOT_YET_VALID, NULL);
+        if ((uint64_t) now >= cert->valid_before)
+                return cert_refuse(detail, size, EPHEM_R_EXPIRED, NULL);
+        if (cert->valid_before - cert->valid_after > ca->max_validity)
+                return cert_refuse(detail, size, EPHEM_R_LIFETIME, "valid %llu s, [ca %s] allows %llu s",
+                                   (unsigned long long) (cert->valid_before - cert->valid_after), ca->name,
+                                   (unsigned long long) ca->max_validity);
+        r = check_identity(ctx, detail, size);
+        if (r != EPHEM_OK)
+                return r;
+
+        (void) snprintf(iss, sizeof(iss), "ssh-ca:%s", cert->ca_fingerprint);
+        (void) snprintf(serial, sizeof(serial), "%llu", (unsigned long long) cert->serial);
+        (void) snprintf(rule, sizeof(rule), "ca:%s", ca->name);
+        if (revocation_check(c, iss, cert->key_id, serial, ctx->user, NULL, now, detail, size))
+                return EPHEM_R_REVOKED;
+
+        n_gids = resolve_groups(ca->groups, gids, ELEMENTSOF(gids));
+        k = store_user_put(c, ctx->user, gids, n_gids, (int64_t) cert->valid_before, now, &created, detail, size);
+        if (k == -EADDRINUSE)
+                return EPHEM_R_USER_COLLISION;
+        if (k < 0)
+                return cert_refuse(detail, size, EPHEM_R_STATE, "user record: %s", strerror(-k));
+
+        strcpy(rec->user, ctx->user);
+        token_fingerprint(cert->cert_fingerprint, strlen(cert->cert_fingerprint), rec->fingerprint);
+        rec->exp = (int64_t) cert->valid_before;
+        rec->iat = (int64_t) cert->valid_after;
+        rec->auth_time = now;
+        rec->max_session = ca->max_session;
+        if (!(rec->issuer = strdup(ca->name)) || !(rec->iss = strdup(iss)) || !(rec->sub = strdup(cert->key_id)) ||
+            !(rec->jti = strdup(serial)) || !(rec->rule = strdup(rule)))
+                return EPHEM_R_INTERNAL;
+        {
+                audit_record a;
+                audit_base(ctx, &a, AUDIT_AUTH_OK);
+                a.uid = (int64_t) userconf_uid(&c->users, ctx->user);
+                a.issuer = ca->name;
+                a.iss = iss;
+                a.sub = cert->key_id;
+                a.jti = serial;
+                a.rule = rule;
+                a.exp = rec->exp;
+                a.iat = rec->iat;
+                a.fingerprint = rec->fingerprint;
+                a.cert_key_id = cert->key_id;
+                a.cert_serial = serial;
+                a.ca_fingerprint = cert->ca_fingerprint;
+                a.detail = "OpenSSH certificate";
+                if (created) {
+                        audit_record u = a;
+                        u.event = AUDIT_USER_CREATED;
+                        u.detail = NULL;
+                        audit_emit(&u);
+                }
+                audit_emit(&a);
+        }
+        return EPHEM_OK;
+}
+
 static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         const ephem_config *c = ctx->config;
         _cleanup_(login_record_done) login_record rec = { 0 };
@@ -633,13 +748,18 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         id = pam_getenv(ctx->pamh, LOGIN_ENV);
         if (!id && !ctx->transient)
                 return PAM_IGNORE; /* a local emergency account that did not log in through ephem */
-        if (!id)
-                return session_fail(ctx, NULL, EPHEM_R_USER_NOT_ALLOWED, "no ephem token was accepted for this login");
-        k = login_record_load(c->state_dir, id, &rec);
-        if (k < 0)
-                return session_fail(ctx, NULL, EPHEM_R_STATE, "login record unreadable");
-        if (!streq(rec.user, ctx->user))
-                return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED, "the accepted token was for another user");
+        if (!id) {
+                _cleanup_(sshcert_done) sshcert cert = { 0 };
+                ephem_reason r = certificate_login(ctx, now, &rec, &cert, detail, sizeof(detail));
+                if (r != EPHEM_OK)
+                        return session_fail(ctx, rec.iss ? &rec : NULL, r, detail);
+        } else {
+                k = login_record_load(c->state_dir, id, &rec);
+                if (k < 0)
+                        return session_fail(ctx, NULL, EPHEM_R_STATE, "login record unreadable");
+                if (!streq(rec.user, ctx->user))
+                        return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED, "the accepted token was for another user");
+        }
         if (revocation_check(c, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail, sizeof(detail)))
                 return session_fail(ctx, &rec, EPHEM_R_REVOKED, detail);
         if (ctx->transient) {
@@ -759,7 +879,8 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         }
         /* The hand-off id is spent: it must not reach the user's environment. */
         (void) pam_putenv(ctx->pamh, LOGIN_ENV);
-        (void) login_record_remove(c->state_dir, rec.id);
+        if (rec.id[0])
+                (void) login_record_remove(c->state_dir, rec.id);
 
         audit_base(ctx, &a, AUDIT_SESSION_OPEN);
         a.uid = (int64_t) user.uid;

@@ -73,6 +73,17 @@ typedef struct ephem_rule {
         unsigned line;
 } ephem_rule;
 
+/* A CA of OpenSSH user certificates that may log in transient users ([ca NAME]). */
+typedef struct ephem_ca {
+        char *name;
+        char fingerprint[64];  /* SHA256:..., from "key" or "fingerprint" */
+        char **principals;     /* the login names it may issue for */
+        uint64_t max_validity; /* certificates valid longer are refused */
+        char **groups;
+        uint64_t max_session;
+        unsigned line;
+} ephem_ca;
+
 typedef struct ephem_config {
         char *path;
         char **audiences;
@@ -93,6 +104,8 @@ typedef struct ephem_config {
         size_t n_issuers;
         ephem_rule *rules;
         size_t n_rules;
+        ephem_ca *cas;
+        size_t n_cas;
 } ephem_config;
 
 /*
@@ -107,6 +120,9 @@ void config_free(ephem_config *c);
 
 /* The path a module argument list selects: the value of "config=", else NULL. */
 const char *config_path_from_args(int argc, const char **argv);
+
+/* The [ca] section for a CA fingerprint (SHA256:...), or NULL. */
+const ephem_ca *config_find_ca(const ephem_config *c, const char *fingerprint);
 
 const ephem_issuer *config_find_issuer_by_iss(const ephem_config *c, const char *iss);
 const ephem_issuer *config_find_issuer(const ephem_config *c, const char *name);
