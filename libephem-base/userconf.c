@@ -17,12 +17,13 @@ int userconf_init(userconf *u) {
                 .uid_max = USER_DEFAULT_UID_MAX,
                 .home_base = strdup("/home/ephem"),
                 .shell = strdup("/bin/sh"),
+                .login_shell = strdup("/bin/sh"),
                 .gecos = strdup("ephem transient user"),
                 .quarantine = USER_DEFAULT_QUARANTINE,
                 .quarantine_dir = strdup(EPHEM_QUARANTINE_DIR),
                 .state_dir = strdup(EPHEM_STATE_DIR),
         };
-        if (!u->home_base || !u->shell || !u->gecos || !u->quarantine_dir || !u->state_dir) {
+        if (!u->home_base || !u->shell || !u->login_shell || !u->gecos || !u->quarantine_dir || !u->state_dir) {
                 userconf_done(u);
                 return -ENOMEM;
         }
@@ -33,6 +34,7 @@ void userconf_done(userconf *u) {
         strv_free(u->patterns);
         free(u->home_base);
         free(u->shell);
+        free(u->login_shell);
         free(u->gecos);
         free(u->quarantine_dir);
         free(u->skel);
@@ -138,8 +140,10 @@ int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
                 }
                 return 0;
         }
-        if (streq(key, "home_base") || streq(key, "shell") || streq(key, "skel") || streq(key, "quarantine_dir")) {
+        if (streq(key, "home_base") || streq(key, "shell") || streq(key, "skel") || streq(key, "quarantine_dir") ||
+            streq(key, "login_shell")) {
                 char **field = streq(key, "shell") ? &u->shell : streq(key, "skel") ? &u->skel :
+                               streq(key, "login_shell") ? &u->login_shell :
                                streq(key, "quarantine_dir") ? &u->quarantine_dir : &u->home_base;
                 if (!passwd_field_valid(value, true) || (streq(key, "home_base") && strlen(value) < 2)) {
                         conf_error_set(err, line, "%s: expected an absolute path without ':'", key);

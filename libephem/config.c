@@ -41,6 +41,7 @@ static void rule_done(ephem_rule *r) {
         strv_free(r->logins);
         strv_free(r->groups);
         strv_free(r->actors);
+        free(r->command);
 }
 
 static void ca_done(ephem_ca *ca) {
@@ -398,6 +399,14 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
         }
         if (streq(key, "actors"))
                 return set_list(&rule->actors, key, value, line, err);
+        if (streq(key, "command")) {
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+                                conf_error_set(err, line, "command: no control characters");
+                                return -EINVAL;
+                        }
+                return set_once_string(&rule->command, key, value, line, err);
+        }
         if (streq(key, "dpop")) {
                 if (!streq(value, "required") && !streq(value, "optional")) {
                         conf_error_set(err, line, "dpop: required or optional");

@@ -21,6 +21,7 @@ void login_record_done(login_record *r) {
         free(r->jti);
         free(r->rule);
         free(r->act_chain);
+        free(r->command);
         strv_free(r->groups);
         *r = (login_record){ 0 };
 }
@@ -60,6 +61,8 @@ int login_record_from_token(login_record *ret, const ephem_token *t, const ephem
                         goto oom;
         if (token_act_depth(t) > 0 && token_act_chain(t, &r.act_chain) < 0)
                 goto oom;
+        if (rule && rule->command && !(r.command = strdup(rule->command)))
+                goto oom;
         *ret = r;
         return 0;
 oom:
@@ -92,6 +95,8 @@ int login_record_save(const char *state_dir, login_record *r) {
         kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
         if (r->act_chain)
                 kvw_add(&w, "act_chain", r->act_chain);
+        if (r->command)
+                kvw_add(&w, "command", r->command);
         for (char **g = r->groups; g && *g; g++)
                 kvw_add(&w, "group", *g);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
@@ -143,6 +148,8 @@ static int on_field(const char *key, const char *value, void *userdata) {
         }
         if (streq(key, "act_chain"))
                 return r->act_chain ? -EBADMSG : dup_field(&r->act_chain, value);
+        if (streq(key, "command"))
+                return r->command ? -EBADMSG : dup_field(&r->command, value);
         if (streq(key, "exp"))
                 return parse_i64(value, &r->exp) < 0 ? -EBADMSG : 0;
         if (streq(key, "iat"))

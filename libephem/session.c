@@ -29,6 +29,7 @@ void session_record_done(session_record *r) {
         free(r->rule);
         free(r->service);
         free(r->rhost);
+        free(r->command);
         *r = (session_record){ 0 };
 }
 
@@ -70,6 +71,8 @@ int session_save(const ephem_config *c, const session_record *r) {
         kvw_add(&w, "cgroup", r->cgroup);
         kvw_add(&w, "logind", r->logind);
         kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
+        if (r->command)
+                kvw_add(&w, "command", r->command);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
         kvw_done(&w);
         return k;
@@ -86,6 +89,9 @@ void session_status_write(const ephem_config *c, const session_record *s, const 
         kvw_add(&w, "state", state);
         kvw_addf(&w, "deadline", "%" PRId64, s->deadline);
         kvw_add(&w, "reason", s->deadline_reason);
+        kvw_addf(&w, "leader", "%d", (int) s->leader);
+        if (s->command)
+                kvw_add(&w, "command", s->command);
         (void) kvw_commit_at(&w, dfd, s->id, 0644);
         kvw_done(&w);
 }
@@ -175,6 +181,8 @@ static int on_field(const char *key, const char *v, void *userdata) {
                 return set_str(&r->service, v);
         if (streq(key, "rhost"))
                 return set_str(&r->rhost, v);
+        if (streq(key, "command"))
+                return set_str(&r->command, v);
         return 0;
 }
 

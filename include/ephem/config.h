@@ -70,6 +70,7 @@ typedef struct ephem_rule {
         unsigned max_delegation; /* act chain depth allowed (0: no delegated tokens) */
         char **actors;           /* patterns the current actor (act.sub) must match; NULL: any */
         bool dpop_required;
+        char *command; /* forced command (ephem-shell runs it instead of what was asked) */
         unsigned line;
 } ephem_rule;
 

@@ -23,6 +23,7 @@ typedef struct login_record {
         char *issuer; /* section name */
         char *iss, *sub, *jti, *rule;
         char *act_chain; /* JSON array of actors, current first; NULL: not delegated */
+        char *command;   /* the rule's forced command; NULL: none */
         char **groups;
         int64_t exp, iat, auth_time;
         uint64_t max_session; /* the rule's, 0: none */

@@ -34,6 +34,7 @@ typedef struct session_record {
         char cgroup[SESSION_CGROUP_MAX]; /* absolute path, "" when none */
         char logind[64];                 /* logind session id, "" when none */
         bool breakglass;
+        char *command;                   /* forced command for ephem-shell; NULL: none */
 } session_record;
 
 void session_record_done(session_record *r);
@@ -44,7 +45,9 @@ bool session_id_valid(const char *id);
 
 /* The session's status file, <state>/status/<id> (0644, no secret), which the
  * session can read through $EPHEM_STATUS_FILE: session, user, state (active,
- * warning, cut_off, revoked, closed), deadline, reason. */
+ * warning, cut_off, revoked, closed), deadline, reason, leader (the PID of sshd's
+ * monitor: ephem-shell finds its session by its ancestors), and the forced
+ * command if the rule has one. */
 void session_status_write(const ephem_config *c, const session_record *s, const char *state);
 void session_status_remove(const ephem_config *c, const char *id);
 

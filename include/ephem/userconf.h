@@ -27,6 +27,7 @@ typedef struct userconf {
         uint32_t uid_min, uid_max;
         char *home_base;
         char *shell;
+        char *login_shell; /* when shell is ephem-shell: the shell it runs if no command is forced */
         char *gecos;
         uint64_t quarantine; /* seconds a removed user's UID stays reserved to its name */
         char *quarantine_dir; /* persistent: files of a removed user may outlive a reboot */

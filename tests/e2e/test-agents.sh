@@ -68,8 +68,17 @@ claim.agent_type = risky
 claim.risk_tier = low medium
 logins = agent-\${agent_id}
 groups = adm
+
+[rule one-job]
+issuer = local
+claim.agent_type = job
+logins = agent-\${agent_id}
+command = echo \"job ran as \$(id -un)\"; echo \"asked: \$SSH_ORIGINAL_COMMAND\"
 "
 rig_setup
+# The transient users' shell enforces forced commands; without one it runs /bin/sh.
+install -m 0755 "$BUILD/ephem-shell/ephem-shell" "$T/ephem-shell"
+sed -i "s|^shell = /bin/sh$|shell = $T/ephem-shell\nlogin_shell = /bin/sh|" /etc/ephem/ephem.conf
 trap 'rig_stop; rm -rf "$T"' EXIT
 rig_start_journald || exit 1
 rig_start_sshd || exit 1
@@ -120,6 +129,27 @@ check "a high-risk agent gets no supplementary group" [ "$(sed -n 1p <<<"$OUT")"
 check "... and a shorter session: cut off at 6 s ($((END - START)) s)" [ $((END - START)) -le 9 ]
 ssh_once agent-27 "$(mint 27 risky --claim risk_tier=unknown)" "" true 2>/dev/null
 check "an attribute value no rule names is refused" [ "$(last_denial agent-27)" = user_not_allowed ]
+
+# ---- least privilege: a job, not a shell ----
+OUT=$(ssh_once agent-28 "$(mint 28 job)" "" 'cat /etc/shadow')
+check "a rule's command runs instead of what the agent asked (ForceCommand semantics)" \
+        [ "$OUT" = "job ran as agent-28
+asked: cat /etc/shadow" ]
+OUT=$(ssh_once agent-28 "$(mint 28 job)" "" 2>/dev/null)
+check "an interactive login gets the command too, not a shell" grep -q "^job ran as agent-28$" <<<"$OUT"
+OUT=$(EPHEM_TOKEN="$(mint 28 job)" SSH_ASKPASS="$ASKPASS" SSH_ASKPASS_REQUIRE=force DISPLAY= timeout 20 \
+        sftp -P "$RIG_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 -b - agent-28@127.0.0.1 \
+        <<<"ls /" 2>&1)
+check "a subsystem (sftp) gets the command too: no file access" bash -c "! grep -q '^sftp> ls /' <<<'$OUT' || ! grep -qE '^/(etc|usr)' <<<'$OUT'"
+OUT=$(ssh_once agent-29 "$(mint 29 deploy)" "" 'echo free; echo "$0"')
+check "without a forced command ephem-shell runs the login shell" [ "$OUT" = "free
+sh" ]
+sed -i "s|^shell = $T/ephem-shell$|shell = /bin/sh|" /etc/ephem/ephem.conf
+ssh_once agent-30 "$(mint 30 job)" "" true 2>/dev/null
+check "a forced command without ephem-shell as the shell refuses the session (fail closed)" [ $? -ne 0 ]
+check "... with a clear reason (session_denied config_invalid)" bash -c \
+        "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_denied EPHEM_USER=agent-30 | grep -q config_invalid"
 
 echo "1..$N"
 exit $((FAILED > 0))
