@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ephem/audit.h"
 #include "ephem/macro.h"
@@ -426,4 +428,111 @@ int cmd_gc(int argc, char **argv) {
                rev > 0 ? rev : 0);
         config_free(c);
         return 0;
+}
+
+/*
+ * ephemctl revocations krl --ca NAME --out FILE: the CA's revoked serials and key
+ * ids (and the CA itself, if revoked) as an OpenSSH key revocation list for sshd's
+ * RevokedKeys, built by ssh-keygen -k from a specification file.
+ */
+int cmd_revocations_krl(int argc, char **argv) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "ca", required_argument, NULL, 'C' },
+                { "out", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *config = NULL, *ca_name = NULL, *out = NULL;
+        const ephem_ca *ca = NULL;
+        ephem_config *c = NULL;
+        revocation_entry *l = NULL;
+        char iss[80], dir[] = "/tmp/ephem-krl.XXXXXX", spec[64], pub[64];
+        size_t n = 0, written = 0;
+        FILE *f;
+        int opt, r = EXIT_USAGE;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'c':
+                        config = optarg;
+                        break;
+                case 'C':
+                        ca_name = optarg;
+                        break;
+                case 'o':
+                        out = optarg;
+                        break;
+                case 'h':
+                        printf("ephemctl revocations krl --ca NAME --out FILE [--config FILE]\n");
+                        return 0;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (!ca_name || !out || optind != argc) {
+                fprintf(stderr, "usage: ephemctl revocations krl --ca NAME --out FILE [--config FILE]\n");
+                return EXIT_USAGE;
+        }
+        if (ctl_load_config(config, &c) != 0)
+                return EXIT_USAGE;
+        for (size_t i = 0; i < c->n_cas; i++)
+                if (streq(c->cas[i].name, ca_name))
+                        ca = &c->cas[i];
+        if (!ca || !ca->key_line) {
+                fprintf(stderr, "[ca %s] %s: a KRL needs the CA's public key (key = ...)\n", ca_name,
+                        ca ? "has only a fingerprint" : "does not exist");
+                goto done;
+        }
+        if (revocation_list(c, &l, &n) < 0 || !mkdtemp(dir)) {
+                fprintf(stderr, "cannot read revocations or make a temporary directory\n");
+                goto done;
+        }
+        (void) snprintf(iss, sizeof(iss), "ssh-ca:%s", ca->fingerprint);
+        (void) snprintf(spec, sizeof(spec), "%s/spec", dir);
+        (void) snprintf(pub, sizeof(pub), "%s/ca.pub", dir);
+        f = fopen(pub, "we");
+        if (!f || fprintf(f, "%s\n", ca->key_line) < 0 || fclose(f) != 0)
+                goto cleanup;
+        f = fopen(spec, "we");
+        if (!f)
+                goto cleanup;
+        for (size_t i = 0; i < n; i++) {
+                bool ours = streq(l[i].iss, iss);
+                uint64_t serial;
+                if (l[i].kind == REVOKE_JTI && ours && parse_u64(l[i].value, &serial) == 0) {
+                        fprintf(f, "serial: %" PRIu64 "\n", serial);
+                        written++;
+                } else if (l[i].kind == REVOKE_SUB && ours && !strchr(l[i].value, '\n')) {
+                        fprintf(f, "id: %s\n", l[i].value);
+                        written++;
+                } else if (l[i].kind == REVOKE_ISSUER && streq(l[i].value, iss)) {
+                        fprintf(f, "key: %s\n", ca->key_line); /* the CA itself: all of its certificates */
+                        written++;
+                }
+        }
+        if (fclose(f) != 0)
+                goto cleanup;
+        {
+                /* ssh-keygen -k -f OUT -s CA.pub SPEC; no shell involved. */
+                pid_t pid = fork();
+                int status = 0;
+                if (pid == 0) {
+                        execlp("ssh-keygen", "ssh-keygen", "-q", "-k", "-f", out, "-s", pub, spec, (char *) NULL);
+                        _exit(127);
+                }
+                if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        fprintf(stderr, "ssh-keygen -k failed\n");
+                        goto cleanup;
+                }
+        }
+        printf("%s: %zu revocation(s) of [ca %s]; point sshd's RevokedKeys at it\n", out, written, ca_name);
+        r = 0;
+cleanup:
+        (void) unlink(spec);
+        (void) unlink(pub);
+        (void) rmdir(dir);
+done:
+        free(l);
+        config_free(c);
+        return r;
 }

@@ -21,6 +21,7 @@ static const command commands[] = {
           "                 (--cert-serial N | --cert-key-id ID) --ca CA | --ca CA  [--until DURATION] [--config FILE]" },
         { "revocations", "apply", cmd_revocations_apply, "revocations apply [--config FILE] FILE|-" },
         { "revocations", "list", cmd_revocations_list, "revocations list [--config FILE]" },
+        { "revocations", "krl", cmd_revocations_krl, "revocations krl --ca NAME --out FILE [--config FILE]" },
         { "gc", NULL, cmd_gc, "gc [--config FILE]" },
         { "report", NULL, cmd_report,
           "report [--since WHEN] [--until WHEN] [--directory DIR | --file EXPORT.json|-] [--json]" },

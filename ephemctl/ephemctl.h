@@ -42,6 +42,7 @@ int cmd_sessions(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_revocations_apply(int argc, char **argv);
 int cmd_revocations_list(int argc, char **argv);
+int cmd_revocations_krl(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_breakglass_generate(int argc, char **argv);

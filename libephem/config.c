@@ -46,6 +46,7 @@ static void rule_done(ephem_rule *r) {
 
 static void ca_done(ephem_ca *ca) {
         free(ca->name);
+        free(ca->key_line);
         strv_free(ca->principals);
         strv_free(ca->groups);
 }
@@ -526,6 +527,8 @@ static int ca_set(ephem_config *c, const char *name, const char *key, const char
                         conf_error_set(err, line, "[ca %s] %s: expected a public key line or SHA256:... fingerprint", name, key);
                         return -EINVAL;
                 }
+                if (streq(key, "key") && !(ca->key_line = strdup(value)))
+                        return -ENOMEM;
                 return 0;
         }
         if (streq(key, "principals")) {

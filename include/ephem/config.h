@@ -78,6 +78,7 @@ typedef struct ephem_rule {
 typedef struct ephem_ca {
         char *name;
         char fingerprint[64];  /* SHA256:..., from "key" or "fingerprint" */
+        char *key_line;        /* the public key, when given as "key" (needed for a KRL) */
         char **principals;     /* the login names it may issue for */
         uint64_t max_validity; /* certificates valid longer are refused */
         char **groups;

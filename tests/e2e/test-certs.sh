@@ -118,5 +118,12 @@ cert job-36 ca-vault agent-36 +5m 78
 ssh_cert job-36 agent-36 true 2>/dev/null
 check "revoking a key id refuses its certificates" [ "$(last_session_denial agent-36)" = revoked ]
 
+# ---- the same revocations as an OpenSSH KRL for sshd's RevokedKeys ----
+"$EPHEMCTL" revocations krl --ca vault --out "$W/revoked.krl" >/dev/null
+check "revocations krl writes a KRL in which the revoked serial is revoked" \
+        bash -c "ssh-keygen -Q -f '$W/revoked.krl' '$W/job-35-cert.pub' | grep -q REVOKED"
+check "... and the revoked key id" bash -c "ssh-keygen -Q -f '$W/revoked.krl' '$W/job-36-cert.pub' | grep -q REVOKED"
+check "... and not a certificate that was never revoked" bash -c "ssh-keygen -Q -f '$W/revoked.krl' '$W/job-31-cert.pub' | grep -q ok"
+
 echo "1..$N"
 exit $((FAILED > 0))
