@@ -17,6 +17,9 @@
 #include "ephem/macro.h"
 #include "ephem/safefile.h"
 
+/* jwk_to_key(): a key for encryption or other uses, skipped without complaint. */
+#define ENOTSUP_USE EOPNOTSUPP
+
 static const char *const alg_names[_JWS_ALG_MAX] = {
         [JWS_ES256] = "ES256", [JWS_ES384] = "ES384", [JWS_RS256] = "RS256",
         [JWS_PS256] = "PS256", [JWS_EDDSA] = "EdDSA",
@@ -268,9 +271,12 @@ static bool has_private_members(const json_t *jwk) {
 static int check_use(const json_t *jwk, conf_error *err) {
         const json_t *use = json_object_get(jwk, "use"), *ops = json_object_get(jwk, "key_ops");
 
-        if (use && !(json_is_string(use) && streq(json_string_value(use), "sig"))) {
+        /* "sig", or a SPIFFE trust bundle's "jwt-svid" (RFC 7517 leaves use open);
+         * x509-svid and enc keys sign no JWT. */
+        if (use && !(json_is_string(use) &&
+                     (streq(json_string_value(use), "sig") || streq(json_string_value(use), "jwt-svid")))) {
                 conf_error_set(err, 0, "key is not for signatures (use)");
-                return -EPROTONOSUPPORT;
+                return -ENOTSUP_USE;
         }
         if (ops) {
                 size_t i;
@@ -287,7 +293,7 @@ static int check_use(const json_t *jwk, conf_error *err) {
                 }
                 if (!verify) {
                         conf_error_set(err, 0, "key is not for verification (key_ops)");
-                        return -EPROTONOSUPPORT;
+                        return -ENOTSUP_USE;
                 }
         }
         return 0;
@@ -572,7 +578,7 @@ static int load_jwks(const char *buf, size_t len, keyset *ks, conf_error *err) {
                 ephem_key k;
                 int r = jwk_to_key(doc, &k, err);
                 if (r < 0)
-                        return r == -EPROTONOSUPPORT ? -EINVAL : r;
+                        return r == -EPROTONOSUPPORT || r == -EOPNOTSUPP ? -EINVAL : r;
                 return keyset_add(ks, &k, err);
         }
         if (!json_is_array(keys)) {
@@ -588,6 +594,10 @@ static int load_jwks(const char *buf, size_t len, keyset *ks, conf_error *err) {
                 conf_error kerr = { 0 };
                 int r = jwk_to_key(jwk, &k, &kerr);
 
+                if (r == -ENOTSUP_USE) {
+                        ks->skipped_use++; /* e.g. an encryption key in a provider's JWKS: expected */
+                        continue;
+                }
                 if (r == -EPROTONOSUPPORT) {
                         ks->skipped++;
                         continue;
@@ -666,7 +676,8 @@ int keyset_load_buffer(const char *buf, size_t len, keyset *ret, conf_error *err
                 r = -EINVAL;
         }
         if (r == 0 && ks.n == 0) {
-                conf_error_set(err, 0, "no usable key (%u skipped as unsupported)", ks.skipped);
+                conf_error_set(err, 0, "no usable key (%u of unsupported types, %u for other uses)", ks.skipped,
+                               ks.skipped_use);
                 r = -ENOKEY;
         }
         if (r < 0) {

@@ -23,7 +23,7 @@ static const struct {
                                       "the token's algorithm is not one ephem accepts (ES256, ES384, RS256, PS256, EdDSA)" },
         [EPHEM_R_HEADER_FORBIDDEN] = { "header_forbidden",
                                        "the token header carries a parameter ephem refuses (crit, jku, jwk, x5u, x5c, zip, b64, cty)" },
-        [EPHEM_R_TYP] = { "typ_invalid", "the token header's typ is not JWT or at+jwt" },
+        [EPHEM_R_TYP] = { "typ_invalid", "the token header's typ is not one ephem accepts here" },
         [EPHEM_R_HEADER_INVALID] = { "header_invalid", "the token header is invalid" },
         [EPHEM_R_ISSUER_UNKNOWN] = { "issuer_unknown", "the token's issuer is not trusted on this host" },
         [EPHEM_R_KID_UNKNOWN] = { "kid_unknown", "the issuer has no key with the token's key id" },

@@ -159,8 +159,9 @@ static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verd
                 if (o->required_typ) {
                         if (strcasecmp(s, o->required_typ) != 0)
                                 return refuse(v, EPHEM_R_TYP, "typ is not %s", o->required_typ);
-                } else if (strcasecmp(s, "JWT") != 0 && strcasecmp(s, "at+jwt") != 0)
-                        return refuse(v, EPHEM_R_TYP, "typ is neither JWT nor at+jwt");
+                } else if (strcasecmp(s, "JWT") != 0 && strcasecmp(s, "at+jwt") != 0 && strcasecmp(s, "JOSE") != 0)
+                        /* JOSE: the generic JWS media type, which the JWT-SVID spec allows. */
+                        return refuse(v, EPHEM_R_TYP, "typ is neither JWT, at+jwt nor JOSE");
                 t->typ = json_string_value(typ);
         } else if (o->required_typ)
                 return refuse(v, EPHEM_R_TYP, "typ %s is required", o->required_typ);

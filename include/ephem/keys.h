@@ -50,7 +50,8 @@ typedef struct ephem_key {
 typedef struct keyset {
         ephem_key *keys;
         size_t n;
-        unsigned skipped; /* keys of the file that were not usable (see warnings) */
+        unsigned skipped;     /* keys of types ephem does not support (policy check warns) */
+        unsigned skipped_use; /* keys for other uses (use: enc, x509-svid; key_ops without verify) */
 } keyset;
 
 /* "ES256" → JWS_ES256; JWS_ALG_INVALID for anything else (case-sensitive, as RFC 7515). */
@@ -66,8 +67,9 @@ const char *key_type_to_string(key_type t);
  * and crv, no private members, "use" absent or "sig", "key_ops" absent or holding
  * "verify", an "alg" that suits the key, RSA of at least 2048 bits, a point on the
  * curve (EVP_PKEY_public_check).
- * Returns 0, -EINVAL (err set; key refused), -EPROTONOSUPPORT (kty/crv not supported
- * or a key for encryption; err set), -EPERM (private key material), -ENOMEM.
+ * Returns 0, -EINVAL (err set; key refused), -EPROTONOSUPPORT (kty/crv not
+ * supported; err set), -EOPNOTSUPP (a key for another use: encryption, X.509-SVIDs),
+ * -EPERM (private key material), -ENOMEM.
  */
 int jwk_to_key(const json_t *jwk, ephem_key *ret, conf_error *err);
 

@@ -208,6 +208,23 @@ static void test_pem_private_key_refused(void **state _unused_) {
         assert_errno(load(pem, &ks), -EPERM);
 }
 
+/* A SPIFFE trust bundle marks its JWT signing keys use "jwt-svid". */
+static void test_spiffe_bundle_uses(void **state _unused_) {
+        _cleanup_pkey_ EVP_PKEY *jwt = test_keygen(JWS_ES256), *x509 = test_keygen(JWS_ES256);
+        json_t *jjwt = test_jwk(jwt, "svid-jwt", NULL), *jx509 = test_jwk(x509, "svid-x509", NULL);
+        _cleanup_free_ char *text = NULL;
+        keyset ks;
+
+        json_object_set_new(jjwt, "use", json_string("jwt-svid"));
+        json_object_set_new(jx509, "use", json_string("x509-svid"));
+        text = test_jwks(jjwt, jx509, NULL);
+        assert_errno(load(text, &ks), 0);
+        assert_int_equal(ks.n, 1);
+        assert_string_equal(ks.keys[0].kid, "svid-jwt");
+        assert_int_equal(ks.skipped_use, 1);
+        keyset_done(&ks);
+}
+
 static void test_encryption_keys_skipped(void **state _unused_) {
         _cleanup_pkey_ EVP_PKEY *enc = test_keygen(JWS_ES256), *sig = test_keygen(JWS_ES256);
         json_t *jenc = test_jwk(enc, "enc-1", NULL), *jsig = test_jwk(sig, "sig-1", NULL);
@@ -221,7 +238,10 @@ static void test_encryption_keys_skipped(void **state _unused_) {
         text = test_jwks(jenc, jsig, jops, NULL);
         assert_errno(load(text, &ks), 0);
         assert_int_equal(ks.n, 1);
-        assert_int_equal(ks.skipped, 2);
+        /* Keys for other uses are expected in a provider's JWKS: counted apart from
+         * keys of unsupported types, which policy check warns about. */
+        assert_int_equal(ks.skipped_use, 2);
+        assert_int_equal(ks.skipped, 0);
         assert_string_equal(ks.keys[0].kid, "sig-1");
         keyset_done(&ks);
 
@@ -378,6 +398,7 @@ int main(void) {
                 cmocka_unit_test(test_private_key_material_refused),
                 cmocka_unit_test(test_pem_private_key_refused),
                 cmocka_unit_test(test_encryption_keys_skipped),
+                cmocka_unit_test(test_spiffe_bundle_uses),
                 cmocka_unit_test(test_unsupported_key_types_skipped),
                 cmocka_unit_test(test_duplicate_kid_refused),
                 cmocka_unit_test_setup_teardown(test_jwk_alg_pins_the_algorithm, setup, teardown),
