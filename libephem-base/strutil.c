@@ -39,6 +39,17 @@ int parse_u32(const char *s, uint32_t *ret) {
         return 0;
 }
 
+int parse_i64_nonneg(const char *s, int64_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > INT64_MAX)
+                return -ERANGE;
+        *ret = (int64_t) v;
+        return 0;
+}
+
 int parse_duration(const char *s, uint64_t *ret) {
         static const struct {
                 char suffix;
@@ -158,6 +169,15 @@ int strv_split_words(const char *s, size_t max_words, char ***ret) {
         }
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+bool string_is_lower_hex(const char *s, size_t len) {
+        if (!s || strlen(s) != len)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+                        return false;
+        return true;
 }
 
 bool string_is_graph_ascii(const char *s) {

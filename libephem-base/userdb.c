@@ -41,11 +41,7 @@ static int copy_field(char *dst, size_t size, const char *value, bool path) {
 }
 
 static int parse_time(const char *value, int64_t *ret) {
-        uint64_t v;
-        if (parse_u64(value, &v) < 0 || v > INT64_MAX)
-                return -EBADMSG;
-        *ret = (int64_t) v;
-        return 0;
+        return parse_i64_nonneg(value, ret) < 0 ? -EBADMSG : 0;
 }
 
 struct parse_ctx {

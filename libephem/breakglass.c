@@ -523,16 +523,10 @@ void breakglass_codes_free(char **codes) {
 
 static int list_dir(int dfd, bool used, breakglass_entry **l, size_t *n) {
         struct dirent *de;
-        DIR *d;
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dir_open_at(dfd);
 
-        if (fd < 0)
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d))) {
                 uint32_t number;
                 code_file f;

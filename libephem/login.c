@@ -27,12 +27,7 @@ void login_record_done(login_record *r) {
 }
 
 bool login_id_valid(const char *id) {
-        if (!id || strlen(id) != LOGIN_ID_LEN)
-                return false;
-        for (const char *p = id; *p; p++)
-                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return false;
-        return true;
+        return string_is_lower_hex(id, LOGIN_ID_LEN);
 }
 
 static int dup_field(char **field, const char *value) {
@@ -104,17 +99,6 @@ int login_record_save(const char *state_dir, login_record *r) {
         return k;
 }
 
-static int parse_i64(const char *s, int64_t *ret) {
-        uint64_t v;
-        int r = parse_u64(s, &v);
-        if (r < 0)
-                return r;
-        if (v > INT64_MAX)
-                return -ERANGE;
-        *ret = (int64_t) v;
-        return 0;
-}
-
 static int on_field(const char *key, const char *value, void *userdata) {
         login_record *r = userdata;
 
@@ -151,11 +135,11 @@ static int on_field(const char *key, const char *value, void *userdata) {
         if (streq(key, "command"))
                 return r->command ? -EBADMSG : dup_field(&r->command, value);
         if (streq(key, "exp"))
-                return parse_i64(value, &r->exp) < 0 ? -EBADMSG : 0;
+                return parse_i64_nonneg(value, &r->exp) < 0 ? -EBADMSG : 0;
         if (streq(key, "iat"))
-                return parse_i64(value, &r->iat) < 0 ? -EBADMSG : 0;
+                return parse_i64_nonneg(value, &r->iat) < 0 ? -EBADMSG : 0;
         if (streq(key, "auth_time"))
-                return parse_i64(value, &r->auth_time) < 0 ? -EBADMSG : 0;
+                return parse_i64_nonneg(value, &r->auth_time) < 0 ? -EBADMSG : 0;
         if (streq(key, "max_session"))
                 return parse_u64(value, &r->max_session) < 0 ? -EBADMSG : 0;
         return 0; /* fields of newer versions */
@@ -210,12 +194,9 @@ bool login_pending_for_user(const char *state_dir, const char *user, int64_t now
 
         if (dfd < 0)
                 return dfd != -ENOENT; /* unknown: assume a login is in flight */
-        fd = dup(dfd);
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
+        d = dir_open_at(dfd);
+        if (!d)
                 return true;
-        }
         while (!pending && (de = readdir(d))) {
                 login_record r;
                 if (!login_id_valid(de->d_name) || login_record_load(state_dir, de->d_name, &r) < 0)

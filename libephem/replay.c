@@ -43,18 +43,12 @@ static int entry_name(const char *iss, const char *jti, char shard[3], char name
 }
 
 static int sweep_shard(int fd, int64_t now) {
-        DIR *d;
+        DIR *d = dir_open_at(fd);
         struct dirent *de;
-        int dfd, removed = 0;
+        int removed = 0;
 
-        dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        if (!d)
                 return negative_errno();
-        d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return negative_errno();
-        }
         while ((de = readdir(d))) {
                 struct stat st;
                 if (de->d_name[0] == '.')

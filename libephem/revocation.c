@@ -231,14 +231,9 @@ int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n
 
         if (dfd < 0)
                 return dfd;
-        fd = dup(dfd);
-        if (fd < 0)
+        d = dir_open_at(dfd);
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d))) {
                 revocation_entry e, *nl;
                 if (strlen(de->d_name) != REVOCATION_NAME_LEN || entry_read(dfd, de->d_name, &e) < 0)
@@ -266,14 +261,9 @@ int revocation_gc(const ephem_config *c, int64_t now) {
 
         if (dfd < 0)
                 return dfd;
-        fd = dup(dfd);
-        if (fd < 0)
+        d = dir_open_at(dfd);
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d))) {
                 revocation_entry e;
                 if (strlen(de->d_name) != REVOCATION_NAME_LEN || entry_read(dfd, de->d_name, &e) < 0)

@@ -34,12 +34,7 @@ void session_record_done(session_record *r) {
 }
 
 bool session_id_valid(const char *id) {
-        if (!id || strlen(id) != SESSION_ID_LEN)
-                return false;
-        for (const char *p = id; *p; p++)
-                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return false;
-        return true;
+        return string_is_lower_hex(id, SESSION_ID_LEN);
 }
 
 int session_save(const ephem_config *c, const session_record *r) {
@@ -116,14 +111,6 @@ static int copy_bounded(char *dst, size_t size, const char *v) {
         return 0;
 }
 
-static int parse_i64(const char *s, int64_t *ret) {
-        uint64_t v;
-        if (parse_u64(s, &v) < 0 || v > INT64_MAX)
-                return -EBADMSG;
-        *ret = (int64_t) v;
-        return 0;
-}
-
 static int on_field(const char *key, const char *v, void *userdata) {
         session_record *r = userdata;
         uint32_t u32;
@@ -150,11 +137,11 @@ static int on_field(const char *key, const char *v, void *userdata) {
                 return 0;
         }
         if (streq(key, "start"))
-                return parse_i64(v, &r->start);
+                return parse_i64_nonneg(v, &r->start) < 0 ? -EBADMSG : 0;
         if (streq(key, "deadline"))
-                return parse_i64(v, &r->deadline);
+                return parse_i64_nonneg(v, &r->deadline) < 0 ? -EBADMSG : 0;
         if (streq(key, "warn_at"))
-                return parse_i64(v, &r->warn_at);
+                return parse_i64_nonneg(v, &r->warn_at) < 0 ? -EBADMSG : 0;
         if (streq(key, "deadline_reason"))
                 return copy_bounded(r->deadline_reason, sizeof(r->deadline_reason), v);
         if (streq(key, "fingerprint"))
@@ -244,14 +231,9 @@ int session_list(const ephem_config *c, session_record **ret, size_t *ret_n) {
         dfd = state_open_subdir(c->state_dir, "sessions", 0700);
         if (dfd < 0)
                 return dfd;
-        fd = dup(dfd);
-        if (fd < 0)
+        d = dir_open_at(dfd);
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d))) {
                 session_record r, *nl;
                 if (!session_id_valid(de->d_name) || session_load(c, de->d_name, &r) < 0)

@@ -67,6 +67,21 @@ int state_open_subdir(const char *state_dir, const char *sub, mode_t mode) {
         return open_dir_at(top, sub, mode);
 }
 
+DIR *dir_open_at(int dfd) {
+        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                errno = e;
+        }
+        return d;
+}
+
 static void kvw_append(kv_writer *w, const char *s, size_t n) {
         if (w->error)
                 return;

@@ -313,11 +313,10 @@ int store_user_list(const ephem_config *c, user_record **ret, size_t *ret_n) {
                 *ret_n = 0;
                 return 0;
         }
-        dir = fdopendir(fd);
-        if (!dir) {
-                close(fd);
-                return -ENOMEM;
-        }
+        dir = dir_open_at(fd);
+        close(fd);
+        if (!dir)
+                return negative_errno();
         while ((de = readdir(dir))) {
                 user_record r, *nl;
                 if (!user_name_valid(de->d_name) || read_at(c, dirfd(dir), de->d_name, &r) < 0 || !streq(r.name, de->d_name))
@@ -368,14 +367,9 @@ static int copy_tree(int src_dir, int dst_dir, uid_t uid, gid_t gid, unsigned de
 
         if (depth > SKEL_MAX_DEPTH)
                 return 0;
-        fd = openat(src_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        d = dir_open_at(src_dir);
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d)) && r == 0) {
                 struct stat st;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -451,14 +445,9 @@ static int remove_tree(int dirfd, dev_t dev, unsigned depth) {
 
         if (depth > 256)
                 return -ELOOP;
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        d = dir_open_at(dirfd);
+        if (!d)
                 return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -ENOMEM;
-        }
         while ((de = readdir(d))) {
                 struct stat st;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -520,14 +509,9 @@ static void gc_quarantine(const ephem_config *c, int64_t now) {
 
         if (dfd < 0)
                 return;
-        fd = dup(dfd);
-        if (fd < 0)
+        d = dir_open_at(dfd);
+        if (!d)
                 return;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
         while ((de = readdir(d))) {
                 struct quarantine_entry q;
                 uint32_t uid;
@@ -547,14 +531,9 @@ static void gc_logins(const ephem_config *c, int64_t now, gc_stats *st) {
 
         if (dfd < 0)
                 return;
-        fd = dup(dfd);
-        if (fd < 0)
+        d = dir_open_at(dfd);
+        if (!d)
                 return;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
         while ((de = readdir(d))) {
                 login_record rec;
                 if (!login_id_valid(de->d_name))

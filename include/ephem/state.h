@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,10 @@
  * Returns the fd, or -EPERM (ownership/mode), -ENOTDIR, -errno.
  */
 int state_open_subdir(const char *state_dir, const char *sub, mode_t mode);
+
+/* A directory stream on the directory dfd refers to, with a descriptor of its own
+ * (dfd stays open and usable). NULL with errno set. closedir() it. */
+DIR *dir_open_at(int dfd);
 
 /* A record being built: "key=value" lines with escaped values. */
 typedef struct kv_writer {

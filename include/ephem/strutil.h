@@ -13,6 +13,9 @@
 int parse_u64(const char *s, uint64_t *ret);
 int parse_u32(const char *s, uint32_t *ret);
 
+/* parse_u64() of a value that must fit a non-negative int64_t (Unix times). */
+int parse_i64_nonneg(const char *s, int64_t *ret);
+
 /* A duration in seconds: "90", "90s", "15m", "2h", "1d". Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret);
 
@@ -30,6 +33,9 @@ static inline void strv_freep(char ***l) {
         strv_free(*l);
 }
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
+
+/* True when s is exactly len lowercase hex digits (record ids). */
+bool string_is_lower_hex(const char *s, size_t len);
 
 /* True when s is non-empty and every byte is printable ASCII (0x21..0x7e). */
 bool string_is_graph_ascii(const char *s);

@@ -29,6 +29,32 @@ RIG_ISS="${RIG_ISS:-https://issuer.test}"
 
 rig_log() { printf '%s\n' "$*" >&2; }
 
+# TAP output for the suites: check NAME COMMAND... runs COMMAND and reports it;
+# the script ends with: echo "1..$N"; exit $((FAILED > 0)).
+N=0
+FAILED=0
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; [ -n "${2:-}" ] && printf '# %s\n' "$2"; }
+check() {
+        local name=$1
+        shift
+        if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# The reason of the newest audit event EVENT for USER (empty when there is none).
+last_reason() { # EVENT USER
+        rig_journal "EPHEM_EVENT=$1" "EPHEM_USER=$2" | tail -n 1 |
+                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l).get("EPHEM_REASON","") if l else "")'
+}
+last_denial() { last_reason auth_denied "$1"; }
+
+# Whether the transient user runs a process matching PATTERN: its processes only,
+# never the ssh client (whose command line holds the same words); -f also skips
+# zombies waiting for their reaper (no command line: they no longer run).
+running() { # USER PATTERN
+        pgrep -u "$(getent passwd "$1" | cut -d: -f3)" -f -- "$2" >/dev/null
+}
+
 # Re-executes the calling script inside a private mount namespace (once).
 rig_enter() {
         if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || [ ! -x /usr/sbin/sshd ]; then

@@ -13,19 +13,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/rig.sh"
 rig_enter "$@"
 
-FAILED=0
-N=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-last_reason() { # EVENT USER
-        rig_journal "EPHEM_EVENT=$1" "EPHEM_USER=$2" | tail -n 1 |
-                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l).get("EPHEM_REASON","") if l else "")'
-}
 count_events() { rig_journal "$@" | wc -l; }
 # One keyboard-interactive attempt only: ssh would otherwise retry a refused code
 # (MaxAuthTries), and the retries would meet the backoff.

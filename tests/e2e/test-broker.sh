@@ -17,15 +17,6 @@ if [ ! -d "$HERE/broker/node_modules/oidc-provider" ]; then
         (cd "$HERE/broker" && npm ci --no-audit --no-fund --silent) || { echo "1..0 # SKIP npm ci failed"; exit 77; }
 fi
 
-FAILED=0
-N=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
 
 BROKER_PORT=$(rig_free_port)
 BROKER="http://127.0.0.1:$BROKER_PORT"

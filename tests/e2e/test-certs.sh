@@ -13,20 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/rig.sh"
 rig_enter "$@"
 
-FAILED=0
-N=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-last_session_denial() {
-        rig_journal EPHEM_EVENT=session_denied "EPHEM_USER=$1" | tail -n 1 |
-                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l).get("EPHEM_REASON","") if l else "")'
-}
-running() { pgrep -u "$(getent passwd "$1" | cut -d: -f3)" -f -- "$2" >/dev/null; }
+last_session_denial() { last_reason session_denied "$1"; }
 
 W=$(mktemp -d /tmp/ephem-certs.XXXXXX)
 ssh-keygen -q -t ed25519 -N '' -C ca-vault -f "$W/ca-vault"

@@ -12,27 +12,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/rig.sh"
 rig_enter "$@"
 
-FAILED=0
-N=0
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; [ -n "${2:-}" ] && printf '# %s\n' "$2"; }
-check() { # check NAME COMMAND...
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-# The reason of the newest auth_denied event for a user, from the journal.
-last_denial() {
-        rig_journal EPHEM_EVENT=auth_denied "EPHEM_USER=$1" | tail -n 1 |
-                /usr/bin/python3 -c 'import json,sys; l=sys.stdin.read().strip(); print(json.loads(l)["EPHEM_REASON"] if l else "")'
-}
-
-# Processes of a transient user (never the ssh client, whose command line holds
-# the same words).
-running() { # USER PATTERN
-        pgrep -u "$(getent passwd "$1" | cut -d: -f3)" -f -- "$2" >/dev/null
-}
 
 # Waits up to $3 seconds for the user's processes matching $2 to be gone.
 gone_within() { # USER PATTERN SECONDS
