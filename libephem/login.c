@@ -190,7 +190,6 @@ bool login_pending_for_user(const char *state_dir, const char *user, int64_t now
         struct dirent *de;
         bool pending = false;
         DIR *d;
-        int fd;
 
         if (dfd < 0)
                 return dfd != -ENOENT; /* unknown: assume a login is in flight */

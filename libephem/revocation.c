@@ -227,7 +227,6 @@ int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n
         size_t n = 0;
         struct dirent *de;
         DIR *d;
-        int fd;
 
         if (dfd < 0)
                 return dfd;
@@ -257,7 +256,7 @@ int revocation_gc(const ephem_config *c, int64_t now) {
         _cleanup_close_ int dfd = revocation_dir_open(c);
         struct dirent *de;
         DIR *d;
-        int fd, removed = 0;
+        int removed = 0;
 
         if (dfd < 0)
                 return dfd;
@@ -291,7 +290,13 @@ static int last_applied(int dfd, const char *issuer, int64_t *ret) {
         }
         if (r < 0)
                 return r;
-        if (strncmp(buf, "iat=", 4) != 0 || (buf[len - 1] = '\0', parse_u64(buf + 4, &v) < 0))
+        /* Exactly the line kvw_commit_at() wrote: a stamp that does not read as one
+         * (no newline, a number beyond INT64_MAX, which would turn negative) refuses
+         * every list rather than letting an older one through. */
+        if (len < 6 || strncmp(buf, "iat=", 4) != 0 || buf[len - 1] != '\n' || memchr(buf, '\n', len - 1))
+                return -EBADMSG;
+        buf[len - 1] = '\0';
+        if (parse_u64(buf + 4, &v) < 0 || v > INT64_MAX)
                 return -EBADMSG;
         *ret = (int64_t) v;
         return 0;

@@ -363,7 +363,7 @@ static int open_home_base(const ephem_config *c, bool create) {
 static int copy_tree(int src_dir, int dst_dir, uid_t uid, gid_t gid, unsigned depth) {
         DIR *d;
         struct dirent *de;
-        int fd, r = 0;
+        int r = 0;
 
         if (depth > SKEL_MAX_DEPTH)
                 return 0;
@@ -441,7 +441,7 @@ int store_home_create(const ephem_config *c, const user_record *r) {
 static int remove_tree(int dirfd, dev_t dev, unsigned depth) {
         DIR *d;
         struct dirent *de;
-        int fd, r = 0;
+        int r = 0;
 
         if (depth > 256)
                 return -ELOOP;
@@ -505,7 +505,6 @@ static void gc_quarantine(const ephem_config *c, int64_t now) {
         _cleanup_close_ int dfd = quarantine_open(c, false);
         struct dirent *de;
         DIR *d;
-        int fd;
 
         if (dfd < 0)
                 return;
@@ -527,7 +526,6 @@ static void gc_logins(const ephem_config *c, int64_t now, gc_stats *st) {
         _cleanup_close_ int dfd = state_open_subdir(c->state_dir, "logins", 0700);
         struct dirent *de;
         DIR *d;
-        int fd;
 
         if (dfd < 0)
                 return;

@@ -331,8 +331,7 @@ static void test_only_the_current_actor_is_matched(void **state) {
 static void test_malformed_or_deep_chains_are_refused(void **state) {
         fixture *f = *state;
         _cleanup_free_ char *nosub = delegated(f, "{\"name\":\"planner-1\"}");
-        _cleanup_free_ char *text = NULL, *deep = NULL;
-        char act[1024] = "{\"sub\":\"a0\"}";
+        _cleanup_free_ char *text = NULL, *deep = NULL, *act = test_strdup_printf("{\"sub\":\"a0\"}");
         ephem_verdict v;
         ephem_token *t = NULL;
 
@@ -344,9 +343,9 @@ static void test_malformed_or_deep_chains_are_refused(void **state) {
         }
         assert_reason(test_verify(f->config, text, NOW), EPHEM_R_DELEGATION);
         for (unsigned i = 1; i <= DELEGATION_MAX_DEPTH; i++) {
-                char next[1024];
-                (void) snprintf(next, sizeof(next), "{\"sub\":\"a%u\",\"act\":%s}", i, act);
-                strcpy(act, next);
+                char *next = test_strdup_printf("{\"sub\":\"a%u\",\"act\":%s}", i, act);
+                free(act);
+                act = next;
         }
         deep = delegated(f, act); /* DELEGATION_MAX_DEPTH + 1 actors */
         assert_reason(test_verify(f->config, deep, NOW), EPHEM_R_DELEGATION);
