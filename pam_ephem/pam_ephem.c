@@ -338,6 +338,12 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         audit_record a;
         int k;
 
+        /* A collision would waste the code after its burn: check first. */
+        if (ctx->transient) {
+                r = check_identity(ctx, detail, sizeof(detail));
+                if (r != EPHEM_OK)
+                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail, reason_to_pam(r));
+        }
         r = breakglass_use(c, ctx->user, code, &number, detail, sizeof(detail));
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail,
@@ -349,9 +355,6 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         (void) snprintf(sub, sizeof(sub), "code %u", number);
         if (ctx->transient) {
                 bool created = false;
-                r = check_identity(ctx, detail, sizeof(detail));
-                if (r != EPHEM_OK)
-                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail, reason_to_pam(r));
                 k = store_user_put(c, ctx->user, NULL, 0, now + (int64_t) c->breakglass_session, now, &created, detail,
                                    sizeof(detail));
                 if (k < 0)
