@@ -119,6 +119,12 @@ static int answer_proof(const char *token, size_t len, const char *htu, const ch
         if (alg == JWS_ALG_INVALID || key_public_jwk(key, &kt, &jwk) < 0 || dpop_ath(token, len, ath) < 0 ||
             random_hex(jti, 16) < 0)
                 goto done;
+        if (kt == KEY_RSA) {
+                /* An RSA public key alone fills most of an answer: the proof would pass
+                 * OpenSSH's 1023-byte limit and be cut. */
+                fprintf(stderr, "ephem-askpass: an RSA key makes DPoP proofs too long for ssh; use EC or Ed25519\n");
+                goto done;
+        }
         header = json_pack("{s:s, s:s, s:O}", "typ", "dpop+jwt", "alg", jws_alg_to_string(alg), "jwk", jwk);
         claims = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "htm", DPOP_HTM, "htu", htu, "iat", (json_int_t) time(NULL),
                            "jti", jti, "ath", ath, "nonce", nonce);

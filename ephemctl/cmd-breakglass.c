@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,14 @@ int cmd_breakglass_generate(int argc, char **argv) {
                 fprintf(stderr, "'%s' is not an emergency account: list it in [breakglass] accounts first\n", o.account);
                 config_free(c);
                 return EXIT_USAGE;
+        }
+        {
+                struct passwd *pw = getpwnam(o.account);
+                if (pw && pw->pw_uid == 0) {
+                        fprintf(stderr, "root cannot be an emergency account: use a local account of its own\n");
+                        config_free(c);
+                        return EXIT_USAGE;
+                }
         }
         r = breakglass_generate(c, o.account, o.count, &codes, &numbers, detail, sizeof(detail));
         if (r < 0) {

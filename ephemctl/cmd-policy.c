@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ephem/dpop.h"
 #include "ephem/macro.h"
 #include "ephem/policy.h"
 #include "ephem/state.h"
@@ -162,11 +163,17 @@ static void lint_issuers_and_rules(lint *l, ephem_config *c) {
                 if (!used && !is->breakglass)
                         lint_warn(l, "[issuer %s] no rule names it: its tokens can log in nowhere", is->name);
         }
-        if (c->n_rules == 0)
-                lint_warn(l, "no [rule]: nothing is allowed");
+        if (c->n_rules == 0 && c->n_cas == 0)
+                lint_warn(l, "no [rule] and no [ca]: nothing is allowed");
         for (size_t j = 0; j < c->n_rules; j++) {
                 const ephem_rule *rule = &c->rules[j];
-                for (char **t = rule->logins; *t; t++)
+                bool emergency = false;
+                for (char **n = rule->issuers; *n; n++) {
+                        const ephem_issuer *is = config_find_issuer(c, *n);
+                        emergency = emergency || (is && is->breakglass);
+                }
+                /* Emergency tokens may also name local emergency accounts. */
+                for (char **t = rule->logins; *t && !emergency; t++)
                         if (!template_can_be_transient(*t, &c->users))
                                 lint_warn(l, "[rule %s] login pattern '%s' can never be a transient name", rule->name, *t);
                 for (char **g = rule->groups; g && *g; g++) {
@@ -326,8 +333,14 @@ int cmd_policy_test(int argc, char **argv) {
                t->issuer->name, sanitize_for_log(t->iss, clean, sizeof(clean)),
                t->key->kid ? t->key->kid : t->key->thumbprint);
         printf("  sub  %s\n", sanitize_for_log(t->sub, clean, sizeof(clean)));
-        printf("  jti  %s\n", sanitize_for_log(t->jti, clean, sizeof(clean)));
-        print_time("iat", t->iat, now);
+        if (t->jti)
+                printf("  jti  %s\n", sanitize_for_log(t->jti, clean, sizeof(clean)));
+        else
+                printf("  jti  (none: single use is keyed by %s)\n", t->replay_id);
+        if (t->has_iat)
+                print_time("iat", t->iat, now);
+        else
+                printf("  iat  (none: the lifetime counts from now)\n");
         print_time("exp", t->exp, now);
         printf("rules:\n");
         reason = policy_decide(c, t, user, &rule, &v, print_trace, NULL);
@@ -336,6 +349,28 @@ int cmd_policy_test(int argc, char **argv) {
                        v.detail[0] ? " — " : "", v.detail);
                 config_free(c);
                 return EXIT_DENIED;
+        }
+        /* What login checks beyond the rules: time left, proof of possession. */
+        {
+                const char *jkt = NULL;
+                ephem_reason more = EPHEM_OK;
+                if (t->exp <= now) {
+                        more = EPHEM_R_EXPIRED;
+                        (void) snprintf(v.detail, sizeof(v.detail), "within the leeway, but no time left for a session");
+                } else
+                        more = dpop_token_binding(t, &jkt, &v);
+                if (more == EPHEM_OK && !jkt && (t->issuer->dpop_required || rule->dpop_required)) {
+                        more = EPHEM_R_DPOP_REQUIRED;
+                        (void) snprintf(v.detail, sizeof(v.detail), "the token is not bound to a key");
+                }
+                if (more != EPHEM_OK) {
+                        printf("decision: DENY\n  reason: %s: %s%s%s\n", reason_id(more), reason_text(more),
+                               v.detail[0] ? " — " : "", v.detail);
+                        config_free(c);
+                        return EXIT_DENIED;
+                }
+                if (jkt)
+                        printf("proof of possession: the token is bound to key %s; the login must prove it (DPoP)\n", jkt);
         }
         printf("decision: ALLOW by rule %s\n", rule->name);
         printf("  uid %u, groups:", (unsigned) userconf_uid(&c->users, user));

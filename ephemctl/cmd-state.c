@@ -164,6 +164,7 @@ int cmd_revoke(int argc, char **argv) {
                 {},
         };
         const char *config = NULL, *value = NULL, *iss = NULL, *ca = NULL;
+        bool cert_option = false;
         char ca_iss[80];
         revocation_kind kind = _REVOKE_KIND_MAX;
         int64_t now = (int64_t) time(NULL), until = 0;
@@ -205,9 +206,11 @@ int cmd_revoke(int argc, char **argv) {
                         break;
                 case 'S': /* a certificate serial is the jti of a CA's "tokens" */
                         k = REVOKE_JTI;
+                        cert_option = true;
                         break;
                 case 'k': /* a key id is their subject */
                         k = REVOKE_SUB;
+                        cert_option = true;
                         break;
                 case 'C':
                         ca = optarg;
@@ -226,6 +229,10 @@ int cmd_revoke(int argc, char **argv) {
                 }
                 kind = k;
                 value = optarg;
+        }
+        if (cert_option && !ca) {
+                fprintf(stderr, "--cert-serial and --cert-key-id need --ca (the CA's [ca] name or SHA256: fingerprint)\n");
+                return EXIT_USAGE;
         }
         if (ca && kind == _REVOKE_KIND_MAX) {
                 /* --ca alone: every certificate of the CA. */
@@ -498,6 +505,8 @@ int cmd_revocations_krl(int argc, char **argv) {
                 goto cleanup;
         for (size_t i = 0; i < n; i++) {
                 bool ours = streq(l[i].iss, iss);
+                if (l[i].until != 0 && l[i].until < (int64_t) time(NULL))
+                        continue; /* lapsed, not swept yet */
                 uint64_t serial;
                 if (l[i].kind == REVOKE_JTI && ours && parse_u64(l[i].value, &serial) == 0) {
                         fprintf(f, "serial: %" PRIu64 "\n", serial);

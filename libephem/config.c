@@ -615,12 +615,19 @@ static int verify_whole(ephem_config *c, conf_error *err) {
                                 return -EINVAL;
                         }
         }
-        for (size_t i = 0; i < c->n_cas; i++)
+        for (size_t i = 0; i < c->n_cas; i++) {
                 if (!c->cas[i].fingerprint[0] || !c->cas[i].principals || !c->cas[i].max_validity) {
                         conf_error_set(err, c->cas[i].line, "[ca %s] needs key (or fingerprint), principals and max_validity",
                                        c->cas[i].name);
                         return -EINVAL;
                 }
+                for (size_t j = 0; j < i; j++)
+                        if (streq(c->cas[j].fingerprint, c->cas[i].fingerprint)) {
+                                conf_error_set(err, c->cas[i].line, "[ca %s] repeats the key of [ca %s]", c->cas[i].name,
+                                               c->cas[j].name);
+                                return -EINVAL;
+                        }
+        }
         if (c->n_issuers > 0 && !c->audiences) {
                 conf_error_set(err, 0, "[host] audience is not set: no token could be accepted");
                 return -EINVAL;

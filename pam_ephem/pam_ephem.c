@@ -172,7 +172,7 @@ static void audit_token(audit_record *a, const ephem_token *t) {
         a->fingerprint = t->fingerprint;
         a->iss = t->iss;
         a->sub = t->sub;
-        a->jti = t->jti;
+        a->jti = t->replay_id[0] ? t->replay_id : t->jti; /* what the session and revocation use */
         a->issuer = t->issuer ? t->issuer->name : NULL;
         a->exp = t->has_exp ? t->exp : 0;
         a->iat = t->has_iat ? t->iat : 0;
@@ -338,6 +338,13 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         audit_record a;
         int k;
 
+        if (!ctx->transient) {
+                struct passwd pw, *res = NULL;
+                char buf[4096];
+                if (getpwnam_r(ctx->user, &pw, buf, sizeof(buf), &res) != 0 || !res || res->pw_uid == 0)
+                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, EPHEM_R_USER_INVALID,
+                                    "an emergency account must be a local account other than root", PAM_USER_UNKNOWN);
+        }
         /* A collision would waste the code after its burn: check first. */
         if (ctx->transient) {
                 r = check_identity(ctx, detail, sizeof(detail));
@@ -446,7 +453,7 @@ static int authenticate(pam_ctx *ctx) {
                         return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, r, detail, reason_to_pam(r));
         }
 
-        if (revocation_check(c, t->iss, t->sub, t->jti, ctx->user, t->fingerprint, now, detail, sizeof(detail)))
+        if (revocation_check(c, t->iss, t->sub, t->replay_id, ctx->user, t->fingerprint, now, detail, sizeof(detail)))
                 return deny(ctx, AUDIT_AUTH_DENIED, t, NULL, EPHEM_R_REVOKED, detail, PAM_AUTH_ERR);
 
         /* Last: a token that failed any other check keeps its jti. */
@@ -562,8 +569,9 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
                 return PAM_IGNORE; /* a local emergency account logging in some other way */
         /* A public-key login with a certificate: sshd shows PAM the certificate only
          * at session time, where it is checked (and the session refused) — this
-         * stage cannot decide it. */
-        if (!id && ctx.config->n_cas > 0)
+         * stage cannot decide it. Only sshd presents certificates: cron, atd, su and
+         * the rest stay refused. */
+        if (!id && ctx.config->n_cas > 0 && ctx.service && streq(ctx.service, "sshd"))
                 return PAM_IGNORE;
         if (!id)
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_USER_NOT_ALLOWED,
@@ -790,10 +798,12 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 strcpy(s.deadline_reason, "max_session");
         }
         if (rec.breakglass) {
+                /* The emergency limit, where it is what ends the session. */
                 s.breakglass = true;
-                strcpy(s.deadline_reason, "breakglass");
-                if (now + (int64_t) c->breakglass_session < s.deadline)
+                if (now + (int64_t) c->breakglass_session <= s.deadline) {
                         s.deadline = now + (int64_t) c->breakglass_session;
+                        strcpy(s.deadline_reason, "breakglass");
+                }
         }
         if (s.deadline <= now)
                 return session_fail(ctx, &rec, EPHEM_R_EXPIRED, "the deadline has passed");

@@ -91,6 +91,11 @@ check "a rule with dpop = required refuses an unbound token (dpop_required)" [ "
 OUT=$(ssh_once agent-22 "$(mint 22 bound --claim-json "cnf={\"jkt\":\"$JKT\"}")" "$T/agent.key" 'id -un')
 check "... and accepts a bound one with its proof" [ "$OUT" = agent-22 ]
 
+OUT=$(printf '%s' "$(mint 22 bound)" | "$EPHEMCTL" policy test --user agent-22 -)
+check "policy test refuses an unbound token where dpop = required, as login does" grep -q "reason: dpop_required" <<<"$OUT"
+OUT=$(printf '%s' "$(mint 21 deploy --claim-json "cnf={\"jkt\":\"$JKT\"}")" | "$EPHEMCTL" policy test --user agent-21 -)
+check "policy test says a bound token needs a proof of possession at login" grep -q "bound to key $JKT" <<<"$OUT"
+
 # ---- delegation ----
 CHAIN='{"sub":"planner-7","act":{"sub":"human-alice"}}'
 OUT=$(ssh_once agent-23 "$(mint 23 subagent --claim-json "act=$CHAIN")" "" 'echo "$EPHEM_ACT_CHAIN"')

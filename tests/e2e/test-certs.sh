@@ -105,6 +105,9 @@ cert job-36 ca-vault agent-36 +5m 78
 ssh_cert job-36 agent-36 true 2>/dev/null
 check "revoking a key id refuses its certificates" [ "$(last_session_denial agent-36)" = revoked ]
 
+"$EPHEMCTL" revoke --cert-serial 99 >/dev/null 2>&1
+check "revoke --cert-serial without --ca is a usage error (not a token jti revocation)" [ $? -eq 2 ]
+
 # ---- the same revocations as an OpenSSH KRL for sshd's RevokedKeys ----
 "$EPHEMCTL" revocations krl --ca vault --out "$W/revoked.krl" >/dev/null
 check "revocations krl writes a KRL in which the revoked serial is revoked" \
