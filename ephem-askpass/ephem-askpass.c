@@ -12,7 +12,7 @@
  *   "ephem dpop proof for HTU nonce NONCE: "
  *                              a DPoP proof (see dpop.h) for a token bound to the
  *                              agent's key, signed with the private key in the file
- *                              $EPHEM_DPOP_KEY (PEM, mode 0600, EC, Ed25519 or RSA)
+ *                              $EPHEM_DPOP_KEY (PEM, mode 0600, EC or Ed25519)
  * and refuses anything else (host-key questions, other modules' password prompts)
  * with exit status 1 and no output. The token comes from $EPHEM_TOKEN or the file
  * $EPHEM_TOKEN_FILE and goes to standard output only. Links OpenSSL and jansson
