@@ -183,6 +183,17 @@ int cmd_breakglass_revoke(int argc, char **argv) {
                 config_free(c);
                 return EXIT_USAGE;
         }
+        {
+                audit_record a = { .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .user = o.account,
+                                   .uid = -1, .extra_num = r };
+                char d[160];
+                if (o.all)
+                        (void) snprintf(d, sizeof(d), "break-glass codes of %s revoked by ephemctl (all unused)", o.account);
+                else
+                        (void) snprintf(d, sizeof(d), "break-glass code %u of %s revoked by ephemctl", o.number, o.account);
+                a.detail = d;
+                audit_emit(&a);
+        }
         printf("revoked %d unused code(s) of %s\n", r, o.account);
         config_free(c);
         return 0;

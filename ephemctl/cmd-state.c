@@ -287,7 +287,9 @@ int cmd_revoke(int argc, char **argv) {
         {
                 audit_record a = { .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .uid = -1, .extra_num = 1 };
                 char d[320];
-                (void) snprintf(d, sizeof(d), "%s revoked by ephemctl", revocation_kind_to_string(kind));
+                /* Identifiers, not secrets: the value is what an auditor must see. */
+                (void) snprintf(d, sizeof(d), "%s %s%s%s revoked by ephemctl", revocation_kind_to_string(kind), value,
+                                iss ? " of " : "", strempty(iss));
                 a.detail = d;
                 audit_emit(&a);
         }

@@ -129,7 +129,8 @@ static void build_message(const audit_record *r, char *msg, size_t size) {
                 (void) snprintf(msg, size, "transient user %s removed", user);
                 break;
         case AUDIT_REVOCATION_APPLIED:
-                (void) snprintf(msg, size, "revocation list applied (%" PRId64 " entries)", r->extra_num);
+                (void) snprintf(msg, size, "%" PRId64 " revocation(s) recorded: %s", r->extra_num,
+                                r->detail ? r->detail : "revocation list");
                 break;
         case AUDIT_BREAKGLASS_GENERATED:
                 (void) snprintf(msg, size, "%" PRId64 " break-glass codes generated for %s", r->extra_num, user);

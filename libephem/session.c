@@ -98,6 +98,44 @@ void session_status_remove(const ephem_config *c, const char *id) {
                 (void) unlinkat(dfd, id, 0);
 }
 
+typedef struct status_state {
+        char *buf;
+        size_t size;
+} status_state;
+
+static int on_status_field(const char *key, const char *v, void *userdata) {
+        status_state *st = userdata;
+
+        if (!streq(key, "state"))
+                return 0;
+        if (strlen(v) >= st->size)
+                return -EBADMSG;
+        strcpy(st->buf, v);
+        return 0;
+}
+
+int session_status_state(const ephem_config *c, const char *id, char *buf, size_t size) {
+        _cleanup_close_ int dfd = -1;
+        char rec[1024];
+        status_state st = { buf, size };
+        size_t len;
+        int k;
+
+        if (!session_id_valid(id) || size == 0)
+                return -EINVAL;
+        dfd = state_open_subdir(c->state_dir, "status", 0755);
+        if (dfd < 0)
+                return dfd;
+        k = kv_read_at(dfd, id, rec, sizeof(rec), &len);
+        if (k < 0)
+                return k;
+        buf[0] = '\0';
+        k = kv_parse(rec, len, on_status_field, &st);
+        if (k == 0 && !buf[0])
+                k = -EBADMSG;
+        return k;
+}
+
 static int set_str(char **field, const char *v) {
         free(*field);
         *field = strdup(v);

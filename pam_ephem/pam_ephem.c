@@ -334,6 +334,7 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         char detail[256] = "", env[sizeof(LOGIN_ENV) + LOGIN_ID_LEN + 2], jti[64], sub[32];
         int64_t now = (int64_t) time(NULL);
         unsigned number = 0;
+        bool created = false;
         ephem_reason r;
         audit_record a;
         int k;
@@ -361,7 +362,6 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         (void) snprintf(jti, sizeof(jti), "breakglass:%s:%u", ctx->user, number);
         (void) snprintf(sub, sizeof(sub), "code %u", number);
         if (ctx->transient) {
-                bool created = false;
                 k = store_user_put(c, ctx->user, NULL, 0, now + (int64_t) c->breakglass_session, now, &created, detail,
                                    sizeof(detail));
                 if (k < 0)
@@ -370,6 +370,15 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         }
         strcpy(rec.user, ctx->user);
         token_fingerprint(jti, strlen(jti), rec.fingerprint);
+        if (created) {
+                audit_base(ctx, &a, AUDIT_USER_CREATED);
+                a.uid = (int64_t) userconf_uid(&c->users, ctx->user);
+                a.sub = sub;
+                a.jti = jti;
+                a.fingerprint = rec.fingerprint;
+                a.issuer = "breakglass";
+                audit_emit(&a);
+        }
         rec.exp = now + (int64_t) c->breakglass_session;
         rec.iat = now;
         rec.auth_time = now;
@@ -547,6 +556,32 @@ _public_ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags _unused_, i
         return r == PAM_SUCCESS ? PAM_SUCCESS : r;
 }
 
+/*
+ * systemd starts a user's manager (user@UID.service, PAM service "systemd-user",
+ * account and session stages only) when the user's first logind session opens. A
+ * transient user may have one while on record with time left; its services end
+ * with the user's last session (the cut-off helper calls TerminateUser). Without a
+ * record (a lingering name at boot, a user already swept) it is refused.
+ */
+static int account_user_manager(const pam_ctx *ctx, int64_t now) {
+        user_record u;
+        int r;
+
+        r = userdb_get_by_name(&ctx->config->users, ctx->user, &u);
+        if (r == -ENOENT)
+                return deny(ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_USER_NOT_ALLOWED,
+                            "user manager for a transient user with no login on record", PAM_PERM_DENIED);
+        if (r < 0)
+                return deny(ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_STATE, "user record unreadable",
+                            PAM_PERM_DENIED);
+        if (now > u.expires)
+                return deny(ctx, AUDIT_ACCOUNT_DENIED, NULL, NULL, EPHEM_R_EXPIRED,
+                            "user manager for a transient user whose tokens have expired", PAM_ACCT_EXPIRED);
+        if (ctx->config->debug)
+                pam_syslog(ctx->pamh, LOG_DEBUG, "user manager of %s allowed until %" PRId64, ctx->user, u.expires);
+        return PAM_SUCCESS;
+}
+
 _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_, int argc, const char **argv) {
         pam_ctx ctx = { .pamh = pamh };
         _cleanup_(login_record_done) login_record rec = { 0 };
@@ -567,6 +602,8 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
         id = pam_getenv(pamh, LOGIN_ENV);
         if (!id && !ctx.transient)
                 return PAM_IGNORE; /* a local emergency account logging in some other way */
+        if (!id && ctx.service && streq(ctx.service, "systemd-user"))
+                return account_user_manager(&ctx, now);
         /* A public-key login with a certificate: sshd shows PAM the certificate only
          * at session time, where it is checked (and the session refused) — this
          * stage cannot decide it. Only sshd presents certificates: cron, atd, su and
@@ -963,6 +1000,16 @@ _public_ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags _unus
                 return PAM_SUCCESS; /* already ended (cut off, revoked) or never opened */
         if (!streq(s.user, ctx.user))
                 return PAM_SESSION_ERR;
+        /* The session is being cut off (its deadline has passed: systemd's
+         * RuntimeMaxSec= may act before the helper wakes) or revoked, and sshd closes
+         * it as the connection goes down: the helper ends it and its event says how. */
+        {
+                char state[16];
+                if ((int64_t) time(NULL) >= s.deadline ||
+                    (session_status_state(ctx.config, s.id, state, sizeof(state)) == 0 &&
+                     (streq(state, "cut_off") || streq(state, "revoked"))))
+                        return PAM_SUCCESS;
+        }
         /* Removing the record tells the helper: it waits for this process to exit,
          * ends what is left of the session and removes the user when it is due. */
         (void) session_remove(ctx.config, s.id);

@@ -50,6 +50,8 @@ bool session_id_valid(const char *id);
  * command if the rule has one. */
 void session_status_write(const ephem_config *c, const session_record *s, const char *state);
 void session_status_remove(const ephem_config *c, const char *id);
+/* The state field of the session's status file into buf. 0, -ENOENT, -EBADMSG, -errno. */
+int session_status_state(const ephem_config *c, const char *id, char *buf, size_t size);
 
 /* All session records. 0 and an array (session_list_free()), or -errno. */
 int session_list(const ephem_config *c, session_record **ret, size_t *ret_n);

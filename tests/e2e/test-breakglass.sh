@@ -74,6 +74,8 @@ breakglass" ]
 check "audit: breakglass_used, alert priority" bash -c \
         "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=breakglass_used EPHEM_USER=agent-911 | grep -q '\"PRIORITY\":\"1\"'"
 check "the code never reaches the journal" bash -c "! journalctl --directory=/run/log/journal -o export | grep -qF '$C1'"
+check "audit: user_created for the transient emergency account, issuer breakglass" \
+        [ "$(count_events EPHEM_EVENT=user_created EPHEM_USER=agent-911 EPHEM_ISSUER=breakglass)" = 1 ]
 ssh_once agent-911 "$C1" true 2>/dev/null
 check "a used code is refused" [ $? -ne 0 ]
 check "... for the reason breakglass_code_used" [ "$(last_reason auth_denied agent-911)" = breakglass_code_used ]
@@ -154,6 +156,8 @@ check "an emergency token cannot log in where its rule does not allow" [ $? -ne 
 "$EPHEMCTL" breakglass revoke --account oncall --all >/dev/null
 rig_ssh oncall "$(code "$T/codes-oncall" 2)" true 2>/dev/null
 check "breakglass revoke --all withdraws the unused codes" [ $? -ne 0 ]
+check "audit: breakglass revoke is a revocation_applied event for the account" bash -c \
+        "journalctl --directory=/run/log/journal -o cat EPHEM_EVENT=revocation_applied EPHEM_USER=oncall | grep -q 'break-glass codes of oncall revoked by ephemctl'"
 
 echo "1..$N"
 exit $((FAILED > 0))

@@ -104,6 +104,8 @@ cert job-36 ca-vault agent-36 +5m 78
 "$EPHEMCTL" revoke --cert-key-id job-36 --ca vault >/dev/null
 ssh_cert job-36 agent-36 true 2>/dev/null
 check "revoking a key id refuses its certificates" [ "$(last_session_denial agent-36)" = revoked ]
+check "audit: the revocation event names what was revoked" bash -c \
+        "journalctl --directory=/run/log/journal -o cat EPHEM_EVENT=revocation_applied | grep -q '1 revocation(s) recorded: sub job-36 of ssh-ca:SHA256:'"
 
 "$EPHEMCTL" revoke --cert-serial 99 >/dev/null 2>&1
 check "revoke --cert-serial without --ca is a usage error (not a token jti revocation)" [ $? -eq 2 ]

@@ -61,6 +61,14 @@ static void write_services(const test_host *h) {
         text = test_strdup_printf("auth required %1$s config=%2$s debug\naccount required %1$s config=%2$s debug\n",
                                   module_path, broken);
         pam_write_service(dir, "ephem-broken", text);
+        free(text);
+        /* What Debian's /etc/pam.d/systemd-user gets through common-account, with
+         * pam_deny after it: PAM_AUTH_ERR (pam_deny's account code, never
+         * pam_ephem's) means exactly that pam_ephem returned PAM_IGNORE. */
+        text = test_strdup_printf("account [success=done ignore=ignore default=die] %1$s %2$s leeway=0\n"
+                                  "account required pam_deny.so\n",
+                                  module_path, args);
+        pam_write_service(dir, "systemd-user", text);
 }
 
 static int setup(void **state) {
@@ -318,6 +326,33 @@ static void test_account_without_auth_denied(void **state _unused_) {
         assert_logged_reason("user_not_allowed");
 }
 
+/* systemd's user manager of a transient user: only while the user is on record with
+ * time left; a local name is not ours. */
+static void test_user_manager_account(void **state) {
+        fixture *f = *state;
+        int64_t exp = (int64_t) time(NULL) + 2;
+        _cleanup_free_ char *token = token_with(f, exp - 60, exp, NULL);
+        pam_script script = { .answers = NULL };
+        struct pam_testcase denied[] = { pam_test(PAMTEST_ACCOUNT, PAM_PERM_DENIED) };
+        struct pam_testcase allowed[] = { pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS) };
+        struct pam_testcase expired[] = { pam_test(PAMTEST_ACCOUNT, PAM_ACCT_EXPIRED) };
+        struct pam_testcase ignored[] = { pam_test(PAMTEST_ACCOUNT, PAM_AUTH_ERR) }; /* see write_services() */
+
+        run_cases("systemd-user", "agent-1", &script, denied, 1);
+        assert_logged_reason("user_not_allowed");
+        login("ephem", "agent-1", token, PAM_SUCCESS, PAM_SUCCESS);
+        run_cases("systemd-user", "agent-1", &script, allowed, 1);
+        /* Another transient name is not covered by agent-1's login. */
+        run_cases("systemd-user", "agent-2", &script, denied, 1);
+        /* Any other service still needs a token in its own transaction. */
+        run_cases("ephem", "agent-1", &script, denied, 1);
+        while ((int64_t) time(NULL) <= exp)
+                usleep(100 * 1000);
+        run_cases("systemd-user", "agent-1", &script, expired, 1);
+        assert_logged_reason("expired");
+        run_cases("systemd-user", "root", &script, ignored, 1);
+}
+
 static void test_account_for_another_user_denied(void **state) {
         fixture *f = *state;
         _cleanup_free_ char *token = test_host_token(f->host, f->now, "agent");
@@ -538,6 +573,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_user_name_with_control_characters_unknown, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_broken_config_unavailable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_account_without_auth_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_user_manager_account, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_account_for_another_user_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_account_after_token_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multipart_token_accepted, setup, teardown),
