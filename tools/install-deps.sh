@@ -9,7 +9,7 @@ libpam0g-dev libjwt-dev libssl-dev libsystemd-dev libjansson-dev
 pamtester libpam-wrapper libpamtest0-dev libnss-wrapper libuid-wrapper libcmocka-dev
 openssh-server openssh-client sshpass python3 python3-jwt python3-cryptography python3-paramiko
 util-linux procps curl ca-certificates nodejs npm
-clang libclang-rt-14-dev valgrind debootstrap systemd-container debhelper"
+clang libclang-rt-14-dev clang-tidy clang-format cppcheck valgrind debootstrap systemd-container debhelper lintian rpm"
 
 missing=""
 for p in $PACKAGES; do

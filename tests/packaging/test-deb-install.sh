@@ -22,7 +22,8 @@
 # Needs root, debootstrap, systemd-container, dpkg-dev and debhelper (the
 # Build-Depends of packaging/debian/control), and the Debian mirror for the first
 # run. The root file system is cached in $EPHEM_LOGIND_CACHE (default:
-# $BUILD/logind-cache, shared with tests/logind) as its own tarball.
+# $BUILD/logind-cache, shared with tests/logind) as its own tarball; the packages
+# in $BUILD/packaging-debs (tests/packaging/debs.sh, shared with test-lintian.sh).
 # EPHEM_PACKAGING_SKIP=1 skips the test.
 
 set -u -o pipefail
@@ -37,8 +38,8 @@ T_START=$(date +%s)
 skip() { echo "1..0 # SKIP $*"; exit 77; }
 [ "${EPHEM_PACKAGING_SKIP:-0}" = 1 ] && skip "EPHEM_PACKAGING_SKIP=1"
 [ "$(id -u)" = 0 ] || skip "needs root"
-for c in systemd-nspawn debootstrap dpkg-buildpackage dh nsenter; do
-        command -v "$c" >/dev/null || skip "needs $c (systemd-container, debootstrap, dpkg-dev, debhelper)"
+for c in systemd-nspawn debootstrap dpkg-buildpackage dh nsenter flock; do
+        command -v "$c" >/dev/null || skip "needs $c (systemd-container, debootstrap, dpkg-dev, debhelper, util-linux)"
 done
 # The packages are built from source with their own flags: once per tree is enough.
 case ${EPHEM_SANITIZE:-none} in none | '') ;; *) skip "runs in builds without sanitizers only (it builds the packages from source itself)" ;; esac
@@ -86,14 +87,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- the packages, from this tree ----
-if ! "$SRCDIR/packaging/build-deb.sh" "$W/debs" >"$W/build.log" 2>&1; then
-        not_ok "the Debian packages build (packaging/build-deb.sh)"
+# ---- the packages, from this tree (built once per tree: shared with test-lintian.sh) ----
+# shellcheck source=tests/packaging/debs.sh
+. "$SRCDIR/tests/packaging/debs.sh"
+if ! debs_for_tree "$W" "$W/build.log"; then
+        not_ok "the Debian packages build (packaging/build-deb.sh -F)"
         tail -n 25 "$W/build.log" | sed 's/^/# /'
         echo "1..$TAP_N"
         exit 1
 fi
-ok "the Debian packages build with dpkg-buildpackage ($(elapsed))"
+if [ "$DEBS_REUSED" = 1 ]; then
+        ok "the Debian packages of this tree were built by an earlier test ($DEBS)"
+else
+        ok "the Debian packages build with dpkg-buildpackage ($(elapsed))"
+fi
 PKGS="ephem-tools libpam-ephem libnss-ephem ephem-askpass"
 
 # ---- a Debian 12 root with systemd, logind, sshd and curl: debootstrap once ----
@@ -116,7 +123,7 @@ fi
 # the timers, as on a real host.
 rm -f "$ROOT/usr/sbin/policy-rc.d"
 mkdir -p "$ROOT/root/debs"
-for p in $PKGS; do cp "$W/debs/${p}_"*.deb "$ROOT/root/debs/"; done
+for p in $PKGS; do cp "$DEBS/${p}_"*.deb "$ROOT/root/debs/"; done
 
 # What purge must give back, byte for byte.
 mkdir -p "$W/before"
