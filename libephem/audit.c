@@ -186,6 +186,7 @@ void audit_emit(const audit_record *r) {
         add(fp, "EPHEM_TOKEN_FP", r->fingerprint);
         add(fp, "EPHEM_SESSION_ID", r->session_id);
         add(fp, "EPHEM_ACT_CHAIN", r->act_chain);
+        add(fp, "EPHEM_CUTOFF", r->cutoff);
         add(fp, "EPHEM_INTENT", r->intent);
         add(fp, "EPHEM_AGENT_TYPE", r->agent_type);
         add(fp, "EPHEM_AGENT_OWNER", r->agent_owner);

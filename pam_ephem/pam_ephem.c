@@ -956,6 +956,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         a.iat = rec.iat;
         a.act_chain = rec.act_chain;
         a.detail = s.deadline_reason;
+        a.cutoff = session_use_logind() ? "logind" : s.cgroup[0] ? "cgroup" : "uid";
         audit_emit(&a);
         return PAM_SUCCESS;
 }

@@ -46,6 +46,7 @@ typedef struct audit_record {
         const char *intent;
         const char *agent_type, *agent_owner, *agent_purpose, *risk_tier;
         const char *cert_key_id, *cert_serial, *ca_fingerprint; /* OpenSSH certificate logins */
+        const char *cutoff;     /* session_open: how the session will be ended (logind, cgroup, uid) */
         int64_t exp, iat;       /* 0: none */
         int64_t deadline;       /* 0: none */
         int64_t extra_num;      /* event-specific figure (e.g. entries applied) */

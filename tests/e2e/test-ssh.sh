@@ -105,6 +105,8 @@ check "getent falls back to the pre-authentication entry" \
 check "getent by UID no longer finds the removed user" bash -c "! getent passwd $UID7"
 check "audit: session_cutoff event" bash -c \
         "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_cutoff EPHEM_USER=agent-7 | grep -q session_cutoff"
+check "audit: session_open says the session is ended through its cgroup" bash -c \
+        "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_open EPHEM_USER=agent-7 | grep -q '\"EPHEM_CUTOFF\":\"cgroup\"'"
 
 # ---- revocation ends a live session within about a second; others are untouched ----
 J7=rev-$RANDOM-$RANDOM

@@ -187,6 +187,8 @@ check "the transient user is removed" bash -c "! nsenter -t $C -a test -e /run/e
 events() { # EVENT USER -> how many such events the container's journal holds
         in_c journalctl -q -o cat --output-fields=EPHEM_EVENT "EPHEM_EVENT=$1" "EPHEM_USER=$2" 2>/dev/null | grep -c .
 }
+check "audit: session_open says the session is ended through logind" \
+        bash -c "nsenter -t $C -a journalctl -q -o cat --output-fields=EPHEM_CUTOFF EPHEM_EVENT=session_open EPHEM_USER=agent-7 | grep -qx logind"
 check "one session_cutoff event, and no session_close from sshd closing the cut-off session" \
         [ "$(events session_cutoff agent-7)" = 1 ] && [ "$(events session_close agent-7)" = 0 ]
 
