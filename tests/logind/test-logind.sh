@@ -17,70 +17,27 @@
 set -u -o pipefail
 : "${BUILD:?BUILD must name the meson build directory}"
 BUILD=$(cd "$BUILD" && pwd)
+HELPERS=$(cd "$(dirname "$0")/../helpers" && pwd)
 CACHE=${EPHEM_LOGIND_CACHE:-$BUILD/logind-cache}
-TAP_N=0
-FAILED=0
+# shellcheck source=../helpers/tap.sh
+. "$HELPERS/tap.sh"
+# shellcheck source=../helpers/nspawn.sh
+. "$HELPERS/nspawn.sh"
 
 if [ "${EPHEM_LOGIND_SKIP:-0}" = 1 ] || [ "$(id -u)" != 0 ] || ! command -v systemd-nspawn >/dev/null ||
         ! command -v debootstrap >/dev/null; then
-        echo "1..0 # SKIP needs root, systemd-nspawn and debootstrap (EPHEM_LOGIND_SKIP unset)"
-        exit 77
+        skip "needs root, systemd-nspawn and debootstrap (EPHEM_LOGIND_SKIP unset)"
 fi
-
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
-not_ok() { TAP_N=$((TAP_N + 1)); FAILED=$((FAILED + 1)); echo "not ok $TAP_N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-# The Debian mirror apt uses (deb822 "URIs:" or one-line "deb" entries), not comments.
-mirror() {
-        local m
-        m=$(sed -n -e 's/^URIs:[[:space:]]*\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]]*$/\1/p' \
-                -e 's/^deb[[:space:]]\+\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]].*/\1/p' \
-                /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1)
-        echo "${m:-http://deb.debian.org/debian}"
-}
 
 # ---- the root file system: debootstrap once, then reuse a tarball ----
-mkdir -p "$CACHE"
-ROOTFS_TAR="$CACHE/bookworm-logind-v1.tar"
 W=$(mktemp -d /var/tmp/ephem-logind.XXXXXX)
 ROOT="$W/root"
-MACHINE=ephem-test-$$
-NSPAWN_PID=
-
-cleanup() {
-        if [ -n "$NSPAWN_PID" ]; then
-                kill "$NSPAWN_PID" 2>/dev/null
-                for i in $(seq 1 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-                kill -9 "$NSPAWN_PID" 2>/dev/null
-                wait "$NSPAWN_PID" 2>/dev/null
-        fi
-        # nspawn leaves its cgroups and runtime directory behind without a host systemd.
-        find /sys/fs/cgroup -depth -type d -path "*payload*" -empty -delete 2>/dev/null
-        rm -rf "/run/systemd/nspawn/unix-export/$MACHINE" 2>/dev/null
-        rm -rf "$W"
-}
-trap cleanup EXIT
-
-if [ ! -f "$ROOTFS_TAR" ]; then
-        echo "# debootstrap of a Debian 12 root with systemd, logind and sshd (once; cached in $CACHE)"
-        debootstrap --variant=minbase \
-                --include=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2 \
-                bookworm "$ROOT" "$(mirror)" >"$W/debootstrap.log" 2>&1 || {
-                echo "1..0 # SKIP debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
-                exit 77
-        }
-        printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
-        chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
-        tar -C "$ROOT" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
-else
-        mkdir -p "$ROOT"
-        tar -C "$ROOT" -xf "$ROOTFS_TAR"
-fi
+trap 'nspawn_stop; rm -rf "$W"' EXIT
+[ -f "$CACHE/bookworm-logind-v1.tar" ] ||
+        note "debootstrap of a Debian 12 root with systemd, logind and sshd (once; cached in $CACHE)"
+nspawn_rootfs "$CACHE/bookworm-logind-v1.tar" "$ROOT" \
+        systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2 \
+        "$W/debootstrap.log" || skip "debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
 
 # ---- ephem into the root, the way a package would put it ----
 install -D -m 0644 "$BUILD/pam_ephem/pam_ephem.so" "$ROOT/usr/lib/x86_64-linux-gnu/security/pam_ephem.so"
@@ -127,29 +84,13 @@ printf 'ListenAddress 127.0.0.1\nKbdInteractiveAuthentication yes\nPasswordAuthe
         >"$ROOT/etc/ssh/sshd_config.d/ephem.conf"
 # Processes ignoring SIGTERM get SIGKILL 3 s after the scope stops, not 90 s.
 printf '[Scope]\nTimeoutStopSec=3s\n' >"$ROOT/etc/systemd/system/session-.scope.d/ephem.conf"
-cat >"$ROOT/usr/local/bin/login-as" <<'EOF'
-#!/bin/sh
-# login-as USER TOKEN-FILE COMMAND: ssh to this container's sshd with ephem-askpass.
-u=$1; f=$2; shift 2
-EPHEM_TOKEN_FILE=$f SSH_ASKPASS=/usr/bin/ephem-askpass SSH_ASKPASS_REQUIRE=force DISPLAY= \
-exec ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=5 "$u@127.0.0.1" "$@" </dev/null
-EOF
-chmod 0755 "$ROOT/usr/local/bin/login-as"
+nspawn_login_as "$ROOT" 5
 
 # ---- boot ----
-systemd-nspawn -q -D "$ROOT" -b --register=no --keep-unit --private-network --console=pipe \
-        --machine="$MACHINE" >"$W/nspawn.log" 2>&1 &
-NSPAWN_PID=$!
-C=
-for i in $(seq 1 300); do
-        C=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n 1)
-        [ -n "$C" ] && nsenter -t "$C" -a systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
-        sleep 0.2
-done
+nspawn_boot "$ROOT" "ephem-test-$$" "$W/nspawn.log"
 in_c() { nsenter -t "$C" -a "$@"; }
 check "the container booted with systemd as PID 1" [ -n "$C" ]
-[ -n "$C" ] || { echo "1..$TAP_N"; tail -n 20 "$W/nspawn.log" | sed 's/^/# /'; exit 1; }
+[ -n "$C" ] || tap_bail "$(tail -n 20 "$W/nspawn.log")"
 in_c systemctl start ssh.service systemd-logind.service >/dev/null 2>&1
 check "sshd and logind run in the container" in_c systemctl is-active -q ssh.service systemd-logind.service
 
@@ -226,5 +167,4 @@ check "no account_denied event for any login of the test" \
 check "no logind session of ephem's users remains" \
         bash -c "! nsenter -t $C -a loginctl list-sessions --no-legend | grep -q agent-"
 
-echo "1..$TAP_N"
-exit $((FAILED > 0))
+tap_done

@@ -31,11 +31,11 @@ set -u -o pipefail
 BUILD=$(cd "$BUILD" && pwd)
 SRCDIR=$(cd "${SRCDIR:-$(dirname "$0")/../..}" && pwd)
 CACHE=${EPHEM_LOGIND_CACHE:-$BUILD/logind-cache}
-TAP_N=0
-FAILED=0
-T_START=$(date +%s)
+# shellcheck source=../helpers/tap.sh
+. "$SRCDIR/tests/helpers/tap.sh"
+# shellcheck source=../helpers/nspawn.sh
+. "$SRCDIR/tests/helpers/nspawn.sh"
 
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [ "${EPHEM_PACKAGING_SKIP:-0}" = 1 ] && skip "EPHEM_PACKAGING_SKIP=1"
 [ "$(id -u)" = 0 ] || skip "needs root"
 for c in systemd-nspawn debootstrap dpkg-buildpackage dh nsenter flock; do
@@ -44,45 +44,16 @@ done
 # The packages are built from source with their own flags: once per tree is enough.
 case ${EPHEM_SANITIZE:-none} in none | '') ;; *) skip "runs in builds without sanitizers only (it builds the packages from source itself)" ;; esac
 
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
-not_ok() { TAP_N=$((TAP_N + 1)); FAILED=$((FAILED + 1)); echo "not ok $TAP_N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-note() { echo "# $*"; }
-elapsed() { echo "$(($(date +%s) - T_START)) s"; }
-
-mirror() {
-        local m
-        m=$(sed -n -e 's/^URIs:[[:space:]]*\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]]*$/\1/p' \
-                -e 's/^deb[[:space:]]\+\(http[^[:space:]]*\/debian\)\/\{0,1\}[[:space:]].*/\1/p' \
-                /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1)
-        echo "${m:-http://deb.debian.org/debian}"
-}
-
 W=$(mktemp -d /var/tmp/ephem-pkg.XXXXXX)
 ROOT="$W/root"
-MACHINE=ephem-pkg-$$
-NSPAWN_PID=
 HTTP_PID=
-C=
 
 cleanup() {
         if [ -n "$HTTP_PID" ]; then
                 kill "$HTTP_PID" 2>/dev/null
                 wait "$HTTP_PID" 2>/dev/null
         fi
-        if [ -n "$NSPAWN_PID" ]; then
-                kill "$NSPAWN_PID" 2>/dev/null
-                for _ in $(seq 1 50); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-                kill -9 "$NSPAWN_PID" 2>/dev/null
-                wait "$NSPAWN_PID" 2>/dev/null
-        fi
-        # nspawn leaves its cgroups and runtime directory behind without a host systemd.
-        find /sys/fs/cgroup -depth -type d -path "*payload*" -empty -delete 2>/dev/null
-        rm -rf "/run/systemd/nspawn/unix-export/$MACHINE" 2>/dev/null
+        nspawn_stop
         rm -rf "$W"
 }
 trap cleanup EXIT
@@ -92,9 +63,7 @@ trap cleanup EXIT
 . "$SRCDIR/tests/packaging/debs.sh"
 if ! debs_for_tree "$W" "$W/build.log"; then
         not_ok "the Debian packages build (packaging/build-deb.sh -F)"
-        tail -n 25 "$W/build.log" | sed 's/^/# /'
-        echo "1..$TAP_N"
-        exit 1
+        tap_bail "$(tail -n 25 "$W/build.log")"
 fi
 if [ "$DEBS_REUSED" = 1 ]; then
         ok "the Debian packages of this tree were built by an earlier test ($DEBS)"
@@ -104,21 +73,11 @@ fi
 PKGS="ephem-tools libpam-ephem libnss-ephem ephem-askpass"
 
 # ---- a Debian 12 root with systemd, logind, sshd and curl: debootstrap once ----
-mkdir -p "$CACHE"
 ROOTFS_TAR="$CACHE/bookworm-packaging-v1.tar"
-if [ ! -f "$ROOTFS_TAR" ]; then
-        note "debootstrap of a Debian 12 root (once; cached in $ROOTFS_TAR)"
-        debootstrap --variant=minbase \
-                --include=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2,curl \
-                bookworm "$ROOT" "$(mirror)" >"$W/debootstrap.log" 2>&1 || {
-                echo "1..0 # SKIP debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
-                exit 77
-        }
-        tar -C "$ROOT" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
-else
-        mkdir -p "$ROOT"
-        tar -C "$ROOT" -xf "$ROOTFS_TAR"
-fi
+[ -f "$ROOTFS_TAR" ] || note "debootstrap of a Debian 12 root (once; cached in $ROOTFS_TAR)"
+nspawn_rootfs "$ROOTFS_TAR" "$ROOT" \
+        systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2,curl \
+        "$W/debootstrap.log" || skip "debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
 # Services may start in the container (its network is its own): postinsts start
 # the timers, as on a real host.
 rm -f "$ROOT/usr/sbin/policy-rc.d"
@@ -137,29 +96,14 @@ same_as_before() { # FILE...: each identical to its copy taken before installati
 COMMON="/etc/pam.d/common-auth /etc/pam.d/common-account /etc/pam.d/common-session
 /etc/pam.d/common-session-noninteractive /etc/pam.d/common-password"
 
-cat >"$ROOT/usr/local/bin/login-as" <<'EOF'
-#!/bin/sh
-# login-as USER TOKEN-FILE COMMAND: ssh to this container's sshd with ephem-askpass.
-u=$1; f=$2; shift 2
-EPHEM_TOKEN_FILE=$f SSH_ASKPASS=/usr/bin/ephem-askpass SSH_ASKPASS_REQUIRE=force DISPLAY= \
-exec ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 "$u@127.0.0.1" "$@" </dev/null
-EOF
-chmod 0755 "$ROOT/usr/local/bin/login-as"
+nspawn_login_as "$ROOT" 1
 
 # ---- boot ----
-systemd-nspawn -q -D "$ROOT" -b --register=no --keep-unit --private-network --console=pipe \
-        --machine="$MACHINE" >"$W/nspawn.log" 2>&1 &
-NSPAWN_PID=$!
-for _ in $(seq 1 300); do
-        C=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n 1)
-        [ -n "$C" ] && nsenter -t "$C" -a systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break
-        sleep 0.2
-done
+nspawn_boot "$ROOT" "ephem-pkg-$$" "$W/nspawn.log"
 in_c() { nsenter -t "$C" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 check "the container booted with systemd as PID 1 ($(elapsed))" [ -n "$C" ]
-[ -n "$C" ] || { echo "1..$TAP_N"; tail -n 20 "$W/nspawn.log" | sed 's/^/# /'; exit 1; }
+[ -n "$C" ] || tap_bail "$(tail -n 20 "$W/nspawn.log")"
 
 apt_c() { # apt-get in the container, its output in $W/apt.log
         in_c apt-get -y -q -o Dpkg::Use-Pty=0 "$@" >>"$W/apt.log" 2>&1
@@ -175,9 +119,7 @@ if apt_c install --no-install-recommends $(debs); then
         ok "apt installs $PKGS ($(elapsed))"
 else
         not_ok "apt installs $PKGS"
-        tail -n 30 "$W/apt.log" | sed 's/^/# /'
-        echo "1..$TAP_N"
-        exit 1
+        tap_bail "$(tail -n 30 "$W/apt.log")"
 fi
 check "dpkg has every package installed" \
         bash -c "[ \$(nsenter -t $C -a dpkg-query -W -f='\${db:Status-Abbrev}\n' $PKGS | grep -c '^ii') = 4 ]"
@@ -424,6 +366,5 @@ check "without that line, apt purges every package" apt_c purge $PKGS
 check "nsswitch.conf and pam.d/common-* are byte-identical to before, again" same_as_before /etc/nsswitch.conf $COMMON
 
 note "total $(elapsed)"
-echo "1..$TAP_N"
-[ $FAILED -eq 0 ] || { echo "# $FAILED failed; apt log:"; tail -n 40 "$W/apt.log" | sed 's/^/# /'; }
-exit $((FAILED > 0))
+[ $FAILED -eq 0 ] || { note "$FAILED failed; apt log:"; tail -n 40 "$W/apt.log" | sed 's/^/# /'; }
+tap_done

@@ -18,11 +18,9 @@ set -u -o pipefail
 : "${BUILD:?BUILD must name the meson build directory}"
 BUILD=$(cd "$BUILD" && pwd)
 SRCDIR=$(cd "${SRCDIR:-$(dirname "$0")/../..}" && pwd)
-TAP_N=0
-FAILED=0
-T_START=$(date +%s)
+# shellcheck source=../helpers/tap.sh
+. "$SRCDIR/tests/helpers/tap.sh"
 
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [ "${EPHEM_PACKAGING_SKIP:-0}" = 1 ] && skip "EPHEM_PACKAGING_SKIP=1"
 for c in lintian dpkg-buildpackage dh flock; do
         command -v "$c" >/dev/null || skip "needs $c (lintian, dpkg-dev, debhelper, util-linux)"
@@ -30,10 +28,6 @@ done
 # The packages are built from source with their own flags: once per tree is enough.
 case ${EPHEM_SANITIZE:-none} in none | '') ;; *) skip "runs in builds without sanitizers only (it builds the packages from source itself)" ;; esac
 
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
-not_ok() { TAP_N=$((TAP_N + 1)); FAILED=$((FAILED + 1)); echo "not ok $TAP_N - $1"; }
-note() { echo "# $*"; }
-elapsed() { echo "$(($(date +%s) - T_START)) s"; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ephem-lintian.XXXXXX")
 trap 'rm -rf "$W"' EXIT
@@ -42,9 +36,7 @@ trap 'rm -rf "$W"' EXIT
 . "$SRCDIR/tests/packaging/debs.sh"
 if ! debs_for_tree "$W" "$W/build.log"; then
         not_ok "the Debian packages build, source and binary (packaging/build-deb.sh -F)"
-        tail -n 25 "$W/build.log" | sed 's/^/# /'
-        echo "1..$TAP_N"
-        exit 1
+        tap_bail "$(tail -n 25 "$W/build.log")"
 fi
 if [ "$DEBS_REUSED" = 1 ]; then
         ok "the Debian packages of this tree, source and binary, were built by an earlier test ($DEBS)"
@@ -56,8 +48,7 @@ PKGS="ephem-tools libpam-ephem libnss-ephem ephem-askpass"
 CHANGES=$(find "$DEBS" -maxdepth 1 -name 'ephem_*.changes' | head -n 1)
 if [ -z "$CHANGES" ]; then
         not_ok "the build made a .changes (in $DEBS)"
-        echo "1..$TAP_N"
-        exit 1
+        tap_bail
 fi
 missing=
 for p in ephem $PKGS; do
@@ -111,5 +102,4 @@ else
 fi
 
 note "total $(elapsed)"
-echo "1..$TAP_N"
-exit $((FAILED > 0))
+tap_done

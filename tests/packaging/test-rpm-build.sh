@@ -26,11 +26,9 @@
 
 set -u -o pipefail
 SRCDIR=$(cd "${SRCDIR:-$(dirname "$0")/../..}" && pwd)
-TAP_N=0
-FAILED=0
-T_START=$(date +%s)
+# shellcheck source=../helpers/tap.sh
+. "$SRCDIR/tests/helpers/tap.sh"
 
-skip() { echo "1..0 # SKIP $*"; exit 77; }
 [ "${EPHEM_PACKAGING_SKIP:-0}" = 1 ] && skip "EPHEM_PACKAGING_SKIP=1"
 for c in rpmbuild rpm; do
         command -v "$c" >/dev/null || skip "needs $c (rpm)"
@@ -38,25 +36,13 @@ done
 # The packages are built from source with their own flags: once per tree is enough.
 case ${EPHEM_SANITIZE:-none} in none | '') ;; *) skip "runs in builds without sanitizers only (it builds the packages from source itself)" ;; esac
 
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
-not_ok() { TAP_N=$((TAP_N + 1)); FAILED=$((FAILED + 1)); echo "not ok $TAP_N - $1"; }
-check() {
-        local name=$1
-        shift
-        if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-note() { echo "# $*"; }
-elapsed() { echo "$(($(date +%s) - T_START)) s"; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ephem-rpmtest.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
 if ! TMPDIR=$W "$SRCDIR/packaging/build-rpm.sh" "$W/rpms" >"$W/build.log" 2>&1; then
         not_ok "the RPM packages build (packaging/build-rpm.sh)"
-        grep -E '^(error|RPM build errors)|^ ' "$W/build.log" | tail -n 15 | sed 's/^/# /'
-        tail -n 15 "$W/build.log" | sed 's/^/# /'
-        echo "1..$TAP_N"
-        exit 1
+        tap_bail "$(grep -E '^(error|RPM build errors)|^ ' "$W/build.log" | tail -n 15)" "$(tail -n 15 "$W/build.log")"
 fi
 ok "the RPM packages build with rpmbuild -ba ($(elapsed))"
 grep -E '^warning:' "$W/build.log" | sort -u | sed 's/^/# rpmbuild: /'
@@ -71,7 +57,7 @@ present=yes
 for p in $PKGS; do [ -f "$(rpmfile "$p")" ] || present=no; done
 check "four binary packages: $PKGS ($ARCH)" [ $present = yes ]
 check "and the source package" [ -f "$W/rpms/ephem-$VERSION-1.src.rpm" ]
-[ $present = yes ] || { ls "$W/rpms" | sed 's/^/# /'; echo "1..$TAP_N"; exit 1; }
+[ $present = yes ] || tap_bail "$(ls "$W/rpms")"
 
 for p in $PKGS; do rpm -qlp "$(rpmfile "$p")" >"$W/$p.list" 2>/dev/null; done
 # has PACKAGE PATH...: each PATH (an extended regular expression of the whole
@@ -148,5 +134,4 @@ check "the source package holds the spec and Source0" \
         [ "$(rpm -qlp "$W/rpms/ephem-$VERSION-1.src.rpm" | sort | tr '\n' ' ')" = "ephem-$VERSION.tar.gz ephem.spec " ]
 
 note "total $(elapsed)"
-echo "1..$TAP_N"
-exit $((FAILED > 0))
+tap_done
