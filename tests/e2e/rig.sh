@@ -59,7 +59,7 @@ running() { # USER PATTERN
 rig_enter() {
         if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || [ ! -x /usr/sbin/sshd ]; then
                 echo "1..0 # SKIP needs root, unshare and /usr/sbin/sshd"
-                exit 77
+                exit 0
         fi
         if [ -z "${EPHEM_RIG_INSIDE:-}" ]; then
                 export EPHEM_RIG_INSIDE=1

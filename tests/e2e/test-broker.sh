@@ -14,7 +14,7 @@ source "$HERE/rig.sh"
 rig_enter "$@"
 
 if [ ! -d "$HERE/broker/node_modules/oidc-provider" ]; then
-        (cd "$HERE/broker" && npm ci --no-audit --no-fund --silent) || { echo "1..0 # SKIP npm ci failed"; exit 77; }
+        (cd "$HERE/broker" && npm ci --no-audit --no-fund --silent) || { echo "Bail out! npm ci failed (the npm registry must be reachable)"; exit 1; }
 fi
 
 
