@@ -52,7 +52,7 @@ static const char *strip_prefix(const char *p) {
         return p;
 }
 
-#define PROMPT_PROOF -2
+#define PROMPT_PROOF (-2)
 
 /* Characters a server's htu may hold: printable, no blanks, no quotes or backslashes
  * (they go into JSON through jansson, but there is no reason to accept them). */
@@ -140,19 +140,41 @@ done:
         return r;
 }
 
+/* A part number as the module writes it: 1 to 3 decimal digits, no sign, no
+ * leading zero, at most PARTS_MAX. The prompt comes from the server: sscanf("%u")
+ * would take " +4294967297" as 1. */
+static const char *parse_part_number(const char *p, unsigned *ret) {
+        unsigned v = 0;
+        size_t n = 0;
+
+        if (*p == '0')
+                return NULL;
+        while (p[n] >= '0' && p[n] <= '9' && n < 3)
+                v = v * 10 + (unsigned) (p[n++] - '0');
+        if (n == 0 || (p[n] >= '0' && p[n] <= '9') || v > PARTS_MAX)
+                return NULL;
+        *ret = v;
+        return p + n;
+}
+
 /* 0 for the first prompt, I for "part I/N", -1 for anything else. */
 static int parse_prompt(const char *prompt, unsigned *ret_total) {
+        static const char part[] = "ephem token part ";
         unsigned i = 0, n = 0;
-        int used = 0;
+        const char *p;
 
         if (strcmp(prompt, "ephem token: ") == 0 || strcmp(prompt, "ephem token:") == 0)
                 return 0;
-        if (sscanf(prompt, "ephem token part %u/%u: %n", &i, &n, &used) == 2 && used > 0 &&
-            prompt[used] == '\0' && i >= 2 && i <= n && n <= PARTS_MAX) {
-                *ret_total = n;
-                return (int) i;
-        }
-        return -1;
+        if (strncmp(prompt, part, sizeof(part) - 1) != 0)
+                return -1;
+        p = parse_part_number(prompt + sizeof(part) - 1, &i);
+        if (!p || *p++ != '/')
+                return -1;
+        p = parse_part_number(p, &n);
+        if (!p || (strcmp(p, ": ") != 0 && strcmp(p, ":") != 0) || i < 2 || i > n)
+                return -1;
+        *ret_total = n;
+        return (int) i;
 }
 
 static char *read_token_file(const char *path, size_t *ret_len) {

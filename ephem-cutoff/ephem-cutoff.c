@@ -91,7 +91,7 @@ static void warn_terminals(const session_record *s, const char *msg) {
         if (!f)
                 return;
         while (fgets(line, sizeof(line), f)) {
-                int pid = atoi(line);
+                int pid = atoi(line); /* NOLINT(cert-err34-c): the kernel's list; 0 (garbage) is skipped */
                 for (int fdn = 0; fdn <= 2 && pid > 0; fdn++) {
                         char link[64], target[PATH_MAX];
                         _cleanup_close_ int tty = -1;
@@ -363,7 +363,8 @@ int main(int argc, char **argv) {
                                 if (t_warn >= 0 || s.warn_at > now)
                                         continue;
                         }
-                        close(t_warn);
+                        if (t_warn >= 0) /* -1 when re-arming after a clock change found it due */
+                                close(t_warn);
                         t_warn = -1;
                         (void) snprintf(msg, sizeof(msg),
                                         "\r\n*** ephem: this session ends in %" PRId64 " s (%s) ***\r\n",

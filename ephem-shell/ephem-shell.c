@@ -48,7 +48,7 @@ static pid_t parent_of(pid_t pid) {
                 return -1;
         buf[n] = '\0';
         p = strrchr(buf, ')');
-        if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+        if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1) /* NOLINT(cert-err34-c): the kernel's field, counted */
                 return -1;
         return (pid_t) ppid;
 }
@@ -91,7 +91,7 @@ static int find_session(const userconf *u, const char *user, status *ret) {
         (void) snprintf(dir, sizeof(dir), "%s/status", u->state_dir);
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return -errno;
+                return negative_errno(); /* never 0: the caller would read *ret */
         d = fdopendir(fd);
         if (!d) {
                 close(fd);

@@ -322,8 +322,10 @@ int cmd_policy_test(int argc, char **argv) {
         reason = token_verify(c, secret, strlen(secret), now, &t, &v);
         if (reason != EPHEM_OK) {
                 char fp[TOKEN_FP_LEN + 1];
-                token_fingerprint(secret, strlen(secret), fp);
-                printf("token %s\n", fp);
+                if (token_fingerprint(secret, strlen(secret), fp) < 0)
+                        printf("token (no fingerprint: SHA-256 failed)\n");
+                else
+                        printf("token %s\n", fp);
                 printf("decision: DENY\n  reason: %s: %s%s%s\n", reason_id(reason), reason_text(reason),
                        v.detail[0] ? " — " : "", v.detail);
                 config_free(c);

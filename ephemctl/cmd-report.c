@@ -121,6 +121,7 @@ static void account(report *r, const event *e) {
                 if (e->exp > 0 && e->iat > 0 && e->exp >= e->iat)
                         series_add(&r->lifetime, (double) (e->exp - e->iat));
                 if (e->iat > 0 && e->at_us / 1000000 >= e->iat)
+                        /* Whole seconds, as iat has them. NOLINTNEXTLINE(bugprone-integer-division) */
                         series_add(&r->delay, (double) (e->at_us / 1000000 - e->iat));
         } else if (streq(e->name, "auth_denied") || streq(e->name, "account_denied") || streq(e->name, "session_denied"))
                 tally_add(&r->by_reason, &r->n_reason, e->reason[0] ? e->reason : "unknown");
@@ -220,6 +221,11 @@ static int read_journal(const char *directory, int64_t since_us, int64_t until_u
                         account(r, &ev);
         }
         sd_journal_close(j);
+        if (k < 0) {
+                /* A report that silently stopped halfway would undercount refusals. */
+                fprintf(stderr, "reading the journal failed: %s\n", strerror(-k));
+                return EXIT_USAGE;
+        }
         return 0;
 }
 
@@ -239,7 +245,7 @@ static int read_export(const char *path, int64_t since_us, int64_t until_us, rep
         while ((n = getline(&line, &cap, f)) > 0) {
                 json_t *o;
                 event ev = { 0 };
-                json_error_t err;
+                json_error_t err = { 0 };
                 const char *key;
                 json_t *val;
 

@@ -111,7 +111,7 @@ static int add_claim(json_t *claims, const char *arg, bool as_json) {
         memcpy(name, arg, (size_t) (eq - arg));
         name[eq - arg] = '\0';
         if (as_json) {
-                json_error_t e;
+                json_error_t e = { 0 }; /* unset by jansson on some allocation failures */
                 v = json_loads(eq + 1, JSON_DECODE_ANY, &e);
                 if (!v) {
                         fprintf(stderr, "--claim-json %s: invalid JSON: %s\n", name, e.text);

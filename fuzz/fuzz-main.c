@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The fuzz target without libFuzzer: runs every file of the given directories (and
+ * A fuzz target without libFuzzer: runs every file of the given directories (and
  * files) through LLVMFuzzerTestOneInput() once, so the checked-in corpus — the seeds
  * and whatever the fuzzer found worth keeping — is a regression test of the normal
- * suite. A broken contract aborts.
+ * suite (tests/corpus). A broken contract aborts.
  *
- * Usage: fuzz-userdb-main <corpus directory or file>...
+ * Usage: fuzz-TARGET-corpus <corpus directory or file>...
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -17,6 +17,8 @@
 #include "ephem/macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a target, as in libFuzzer. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path) {
         FILE *f = fopen(path, "re");
@@ -49,6 +51,8 @@ static int run_file(const char *path) {
 int main(int argc, char *argv[]) {
         unsigned n = 0;
 
+        if (LLVMFuzzerInitialize)
+                (void) LLVMFuzzerInitialize(&argc, &argv);
         for (int i = 1; i < argc; i++) {
                 struct stat st;
                 DIR *d;

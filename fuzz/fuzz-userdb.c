@@ -6,9 +6,9 @@
  * name, UID = GID inside the configured range and never 0, absolute paths, no ':' or
  * control byte in any passwd field, at most USER_GROUPS_MAX groups, none of them 0.
  *
- * Built with -Dfuzz=true by clang (see README.md); without libFuzzer, the same
+ * Built with -Dfuzz=true by clang (docs/fuzzing.md); without libFuzzer, the same
  * function runs the checked-in corpus as the test userdb-parser-corpus
- * (fuzz-userdb-main.c).
+ * (fuzz-main.c, tests/corpus).
  */
 #include <errno.h>
 #include <stdint.h>

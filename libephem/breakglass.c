@@ -99,14 +99,25 @@ static void hex_encode(const uint8_t *in, size_t n, char *out) {
         out[2 * n] = '\0';
 }
 
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Exactly 2n hex digits (sscanf's %2x would also take " f", "+f" and "-1"). */
 static bool hex_decode(const char *in, uint8_t *out, size_t n) {
         if (strlen(in) != 2 * n)
                 return false;
         for (size_t i = 0; i < n; i++) {
-                unsigned v;
-                if (sscanf(in + 2 * i, "%2x", &v) != 1)
+                int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
+                if (hi < 0 || lo < 0)
                         return false;
-                out[i] = (uint8_t) v;
+                out[i] = (uint8_t) (hi << 4 | lo);
         }
         return true;
 }
@@ -298,7 +309,8 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
         char chars[BREAKGLASS_CODE_CHARS + 1] = "", name[8];
         uint8_t hash[HASH_LEN];
         code_file f;
-        failures fl;
+        failures fl = { 0 };
+        int64_t now;
         unsigned number = 0;
         ephem_reason result;
         int r;
@@ -335,9 +347,13 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
                 result = fail(detail, detail_size, EPHEM_R_STATE, "rate-limit record: %s", strerror(-lock));
                 goto done;
         }
-        if (fl.count > 0 && now_ms() < fl.last_ms + backoff_ms(fl.count)) {
+        /* A last failure in the future (the clock was set back, or the record is
+         * damaged) does not count: "never a permanent lockout" must hold whatever the
+         * record says, and last_ms + backoff must not overflow. */
+        now = now_ms();
+        if (fl.count > 0 && fl.last_ms <= now && now - fl.last_ms < backoff_ms(fl.count)) {
                 result = fail(detail, detail_size, EPHEM_R_RATE_LIMITED, "%" PRIu64 " wrong attempts; next in %" PRId64 " ms",
-                              fl.count, fl.last_ms + backoff_ms(fl.count) - now_ms());
+                              fl.count, backoff_ms(fl.count) - (now - fl.last_ms));
                 goto done;
         }
         /* The lock is for the count, not for the slow hash. */
@@ -590,7 +606,8 @@ int breakglass_list(const ephem_config *c, const char *account, breakglass_entry
                 free(l);
                 return r;
         }
-        qsort(l, n, sizeof(*l), cmp_entry);
+        if (n > 0) /* qsort()'s base must not be NULL, even for no elements */
+                qsort(l, n, sizeof(*l), cmp_entry);
         *ret = l;
         *ret_n = n;
         return 0;

@@ -691,8 +691,10 @@ int config_load(const char *path, int argc, const char **argv, ephem_config **re
         if (!path)
                 path = EPHEM_CONFIG_PATH;
         c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c) {
+                conf_error_set(err, 0, "out of memory");
                 return -ENOMEM;
+        }
         c->leeway = DEFAULT_LEEWAY;
         c->max_token_lifetime = DEFAULT_MAX_LIFETIME;
         c->max_token_length = DEFAULT_MAX_TOKEN_LENGTH;

@@ -33,14 +33,10 @@ static bool depth_ok(const uint8_t *buf, size_t len) {
         return true;
 }
 
-ephem_reason json_parse_object(const uint8_t *buf, size_t len, size_t max_len, json_t **ret) {
-        json_error_t error;
+static ephem_reason load(const uint8_t *buf, size_t len, json_t **ret) {
+        json_error_t error = { 0 }; /* jansson leaves it unset when some allocations fail */
         json_t *j;
 
-        if (len > max_len)
-                return EPHEM_R_JSON_TOO_LARGE;
-        if (!depth_ok(buf, len))
-                return EPHEM_R_JSON_DEPTH;
         j = json_loadb((const char *) buf, len, JSON_REJECT_DUPLICATES, &error);
         if (!j) {
                 switch (json_error_code(&error)) {
@@ -49,14 +45,36 @@ ephem_reason json_parse_object(const uint8_t *buf, size_t len, size_t max_len, j
                 case json_error_out_of_memory:
                         return EPHEM_R_INTERNAL;
                 default:
+                        /* jansson 2.14 reports some allocation failures as syntax errors;
+                         * either way the input is refused. */
                         return EPHEM_R_JSON;
                 }
         }
-        if (!json_is_object(j)) {
-                json_decref(j);
-                return EPHEM_R_JSON;
-        }
         *ret = j;
+        return EPHEM_OK;
+}
+
+ephem_reason json_parse_object(const uint8_t *buf, size_t len, size_t max_len, json_t **ret) {
+        _cleanup_json_ json_t *j = NULL, *again = NULL;
+        ephem_reason r;
+
+        if (len > max_len)
+                return EPHEM_R_JSON_TOO_LARGE;
+        if (!depth_ok(buf, len))
+                return EPHEM_R_JSON_DEPTH;
+        r = load(buf, len, &j);
+        if (r != EPHEM_OK)
+                return r;
+        if (!json_is_object(j))
+                return EPHEM_R_JSON;
+        /* jansson (2.14) ignores a failed allocation while it collects a string's or a
+         * number's characters: the character is dropped and the parse "succeeds" with
+         * another value ("jti":"ab12" as "ab2"). A signed token would then say what its
+         * signer never signed. So the input is parsed twice: a failure in one parse
+         * cannot change both the same way, and results that differ are refused. */
+        if (load(buf, len, &again) != EPHEM_OK || !json_equal(j, again))
+                return EPHEM_R_INTERNAL;
+        *ret = TAKE_PTR(j);
         return EPHEM_OK;
 }
 

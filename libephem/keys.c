@@ -579,7 +579,10 @@ static int load_jwks(const char *buf, size_t len, keyset *ks, conf_error *err) {
                 int r = jwk_to_key(doc, &k, err);
                 if (r < 0)
                         return r == -EPROTONOSUPPORT || r == -EOPNOTSUPP ? -EINVAL : r;
-                return keyset_add(ks, &k, err);
+                r = keyset_add(ks, &k, err);
+                if (r < 0)
+                        ephem_key_done(&k); /* not taken: a failed realloc() */
+                return r;
         }
         if (!json_is_array(keys)) {
                 conf_error_set(err, 0, "a JWKS needs a \"keys\" array");
@@ -681,6 +684,9 @@ int keyset_load_buffer(const char *buf, size_t len, keyset *ret, conf_error *err
                 r = -ENOKEY;
         }
         if (r < 0) {
+                /* keys.h: every refusal says why, running out of memory included. */
+                if (err && !err->message[0])
+                        conf_error_set(err, 0, "%s", r == -ENOMEM ? "out of memory" : strerror(-r));
                 keyset_done(&ks);
                 return r;
         }
@@ -699,7 +705,7 @@ int keyset_load_file(const char *path, keyset *ret, conf_error *err) {
                 return r;
         }
         r = keyset_load_buffer(buf, len, ret, err);
-        if (r < 0) {
+        if (r < 0 && err) {
                 char msg[CONF_ERROR_MAX];
                 memcpy(msg, err->message, sizeof(msg));
                 conf_error_set(err, 0, "%s: %s", path, msg);

@@ -130,6 +130,7 @@ int revocation_add(const ephem_config *c, revocation_kind k, const char *iss, co
 
 struct entry_parse {
         revocation_entry *e;
+        bool seen_until;
 };
 
 static int on_entry_field(const char *key, const char *value, void *userdata) {
@@ -144,16 +145,22 @@ static int on_entry_field(const char *key, const char *value, void *userdata) {
                 strcpy(e->value, value);
         else if (streq(key, "source") && strlen(value) < sizeof(e->source))
                 strcpy(e->source, value);
-        else if ((streq(key, "until") || streq(key, "added") || streq(key, "added_us")) && parse_u64(value, &v) == 0 &&
-                 v <= INT64_MAX)
-                *(streq(key, "until") ? &e->until : streq(key, "added") ? &e->added : &e->added_us) = (int64_t) v;
+        else if (streq(key, "until")) {
+                /* The one field that can end a revocation: a damaged or repeated one
+                 * makes the entry unreadable, which revokes (fail closed). */
+                if (((struct entry_parse *) userdata)->seen_until || parse_u64(value, &v) < 0 || v > INT64_MAX)
+                        return -EBADMSG;
+                e->until = (int64_t) v;
+                ((struct entry_parse *) userdata)->seen_until = true;
+        } else if ((streq(key, "added") || streq(key, "added_us")) && parse_u64(value, &v) == 0 && v <= INT64_MAX)
+                *(streq(key, "added") ? &e->added : &e->added_us) = (int64_t) v;
         return 0;
 }
 
 static int entry_read(int dfd, const char *name, revocation_entry *ret) {
         char buf[2048];
         size_t len;
-        struct entry_parse p = { ret };
+        struct entry_parse p = { .e = ret };
         int r;
 
         *ret = (revocation_entry){ .kind = _REVOKE_KIND_MAX };

@@ -183,7 +183,8 @@ int sshcert_parse(const uint8_t *blob, size_t len, sshcert *ret) {
         if (fingerprint(sigkey, sigkey_len, c.ca_fingerprint) < 0 || fingerprint(blob, len, c.cert_fingerprint) < 0)
                 return -EIO;
         *ret = c;
-        c = (sshcert){ 0 };
+        /* Handed out: the cleanup, which reads c, must not free it. */
+        c = (sshcert){ 0 }; // NOLINT(clang-analyzer-deadcode.DeadStores)
         return 0;
 }
 
@@ -220,7 +221,9 @@ static int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_
 #define CERT_SUFFIX "-cert-v01@openssh.com"
 
 int sshcert_from_auth_info(const char *info, sshcert *ret) {
-        int result = -ENOENT;
+        _cleanup_(sshcert_done) sshcert last = { 0 };
+        bool found = false;
+        int damaged = 0;
 
         for (const char *line = info; line && *line;) {
                 const char *nl = strchr(line, '\n');
@@ -254,20 +257,27 @@ int sshcert_from_auth_info(const char *info, sshcert *ret) {
                                                 k = -EBADMSG;
                                         }
                                         if (k < 0)
-                                                result = k;
+                                                damaged = k;
                                         else {
                                                 /* The last certificate line wins (the method that completed last). */
-                                                if (result == 0)
-                                                        sshcert_done(ret);
-                                                *ret = c;
-                                                result = 0;
+                                                sshcert_done(&last);
+                                                last = c;
+                                                found = true;
                                         }
                                 }
                         }
                 }
                 line = nl ? nl + 1 : NULL;
         }
-        return result;
+        /* A damaged certificate line anywhere fails the whole value: sshd wrote it,
+         * so damage means something is wrong, and nothing is handed out. */
+        if (damaged < 0)
+                return damaged;
+        if (!found)
+                return -ENOENT;
+        *ret = last;
+        last = (sshcert){ 0 }; // NOLINT(clang-analyzer-deadcode.DeadStores): read by the cleanup
+        return 0;
 }
 
 bool sshcert_has_principal(const sshcert *c, const char *user) {
@@ -283,7 +293,9 @@ int sshcert_key_fingerprint(const char *key_line, char ret[SSHCERT_FP_LEN + 1]) 
         size_t len;
 
         if (strncmp(key_line, "SHA256:", 7) == 0) {
-                if (strlen(key_line) != SSHCERT_FP_LEN)
+                /* ssh-keygen's form: 43 characters of unpadded standard base64. */
+                if (strlen(key_line) != SSHCERT_FP_LEN ||
+                    strspn(key_line + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != SSHCERT_FP_LEN - 7)
                         return -EINVAL;
                 strcpy(ret, key_line);
                 return 0;

@@ -103,16 +103,25 @@ static int quarantine_open(const ephem_config *c, bool create) {
 struct quarantine_entry {
         char name[USER_NAME_MAX + 1];
         int64_t until;
+        bool has_until;
 };
 
 static int on_quarantine_field(const char *key, const char *value, void *userdata) {
         struct quarantine_entry *q = userdata;
         uint64_t v;
 
-        if (streq(key, "name") && user_name_valid(value))
+        /* A damaged name or end of quarantine must not read as "none" or "over":
+         * the record then refuses (the UID stays taken). */
+        if (streq(key, "name")) {
+                if (!user_name_valid(value))
+                        return -EBADMSG;
                 strcpy(q->name, value);
-        else if (streq(key, "until") && parse_u64(value, &v) == 0 && v <= INT64_MAX)
+        } else if (streq(key, "until")) {
+                if (parse_u64(value, &v) < 0 || v > INT64_MAX)
+                        return -EBADMSG;
                 q->until = (int64_t) v;
+                q->has_until = true;
+        }
         return 0;
 }
 
@@ -127,7 +136,7 @@ static int quarantine_read(int dfd, uid_t uid, struct quarantine_entry *ret) {
         if (r < 0)
                 return r;
         r = kv_parse(buf, len, on_quarantine_field, ret);
-        if (r < 0 || !ret->name[0])
+        if (r < 0 || !ret->name[0] || !ret->has_until)
                 return -EBADMSG;
         return 0;
 }
@@ -138,8 +147,14 @@ bool store_uid_quarantined(const ephem_config *c, uid_t uid, const char *name, i
         struct quarantine_entry q;
         int r;
 
-        if (dfd < 0)
-                return false;
+        if (dfd == -ENOENT)
+                return false; /* no UID was ever quarantined */
+        if (dfd < 0) {
+                /* Unknown is taken: a directory that cannot be opened now (EMFILE,
+                 * ENOMEM, EACCES) must not free every UID it holds. */
+                (void) snprintf(detail, detail_size, "the quarantine directory cannot be read: %s", strerror(-dfd));
+                return true;
+        }
         r = quarantine_read(dfd, uid, &q);
         if (r == -ENOENT)
                 return false;

@@ -12,10 +12,15 @@
 #include "ephem/json.h"
 #include "ephem/macro.h"
 
-static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+static void verdict_set(ephem_verdict *v, ephem_reason r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *fmt, ...) {
+/* Fills the verdict and evaluates to the reason. A macro, so that the reason a
+ * function returns is visible where it returns (clang's analyzer does not follow
+ * variadic calls: it could not tell that parse() never returns EPHEM_OK without a
+ * token). The reason must be free of side effects: it is evaluated twice. */
+#define refuse(v, r, ...) (verdict_set((v), (r), __VA_ARGS__), (r))
+
+static void verdict_set(ephem_verdict *v, ephem_reason r, const char *fmt, ...) {
         va_list ap;
 
         v->reason = r;
@@ -25,7 +30,6 @@ static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *fmt, ..
                 (void) vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
                 va_end(ap);
         }
-        return r;
 }
 
 void token_free(ephem_token *t) {
@@ -39,7 +43,7 @@ void token_free(ephem_token *t) {
         free(t);
 }
 
-void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
+int token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
         static const char hex[] = "0123456789abcdef";
         const char *last_dot = memrchr(s, '.', len);
         uint8_t d[32];
@@ -50,16 +54,15 @@ void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]) {
          * and a revocation by fingerprint could be sidestepped. */
         if (last_dot)
                 len = (size_t) (last_dot - s);
-        if (EVP_Digest(s, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d)) {
-                memset(ret, '0', TOKEN_FP_LEN);
-                ret[TOKEN_FP_LEN] = '\0';
-                return;
-        }
+        ret[0] = '\0';
+        if (EVP_Digest(s, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != sizeof(d))
+                return -ENOMEM;
         for (unsigned i = 0; i < TOKEN_FP_LEN / 2; i++) {
                 ret[2 * i] = hex[d[i] >> 4];
                 ret[2 * i + 1] = hex[d[i] & 15];
         }
         ret[TOKEN_FP_LEN] = '\0';
+        return 0;
 }
 
 int token_act_depth(const ephem_token *t) {
@@ -251,7 +254,11 @@ static ephem_reason parse(const char *s, size_t len, const parse_opts *o, ephem_
         if (!t)
                 return refuse(v, EPHEM_R_INTERNAL, "out of memory");
         t->alg = JWS_ALG_INVALID;
-        token_fingerprint(s, len, t->fingerprint);
+        /* Without its fingerprint a token could slip past a revocation by fingerprint. */
+        if (token_fingerprint(s, len, t->fingerprint) < 0) {
+                r = refuse(v, EPHEM_R_INTERNAL, "SHA-256 failed");
+                goto fail;
+        }
 
         r = decode_part(s, (size_t) (d1 - s), TOKEN_HEADER_MAX, &t->header, "header", v);
         if (r != EPHEM_OK)

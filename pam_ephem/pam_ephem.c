@@ -369,7 +369,8 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
                                     detail, k == -EADDRINUSE ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
         }
         strcpy(rec.user, ctx->user);
-        token_fingerprint(jti, strlen(jti), rec.fingerprint);
+        if (token_fingerprint(jti, strlen(jti), rec.fingerprint) < 0)
+                return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, EPHEM_R_INTERNAL, "sha256", PAM_BUF_ERR);
         if (created) {
                 audit_base(ctx, &a, AUDIT_USER_CREATED);
                 a.uid = (int64_t) userconf_uid(&c->users, ctx->user);
@@ -427,8 +428,7 @@ static int authenticate(pam_ctx *ctx) {
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, NULL, reason_to_pam(r));
         if (ctx->emergency && breakglass_looks_like_code(secret))
                 return authenticate_code(ctx, secret);
-        token_fingerprint(secret, strlen(secret), fp);
-        if (dpop_ath(secret, strlen(secret), ath) < 0)
+        if (token_fingerprint(secret, strlen(secret), fp) < 0 || dpop_ath(secret, strlen(secret), ath) < 0)
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, fp, EPHEM_R_INTERNAL, "sha256", PAM_SYSTEM_ERR);
 
         r = token_verify(c, secret, strlen(secret), now, &t, &v);
@@ -747,7 +747,8 @@ static ephem_reason certificate_login(pam_ctx *ctx, int64_t now, login_record *r
                 return cert_refuse(detail, size, EPHEM_R_STATE, "user record: %s", strerror(-k));
 
         strcpy(rec->user, ctx->user);
-        token_fingerprint(cert->cert_fingerprint, strlen(cert->cert_fingerprint), rec->fingerprint);
+        if (token_fingerprint(cert->cert_fingerprint, strlen(cert->cert_fingerprint), rec->fingerprint) < 0)
+                return cert_refuse(detail, size, EPHEM_R_INTERNAL, "sha256 failed");
         rec->exp = (int64_t) cert->valid_before;
         rec->iat = (int64_t) cert->valid_after;
         rec->auth_time = now;
@@ -857,7 +858,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         s.warn_at = s.deadline - (int64_t) c->warn_before;
         s.leader = getpid();
         s.leader_start = process_start_time(s.leader);
-        if (!(s.issuer = strdup(strempty(rec.issuer))) || !(s.iss = strdup(rec.iss)) || !(s.sub = strdup(strempty(rec.sub))) ||
+        if (!(s.issuer = strdup(strempty(rec.issuer))) || !(s.iss = strdup(strempty(rec.iss))) || !(s.sub = strdup(strempty(rec.sub))) ||
             !(s.jti = strdup(rec.jti)) || !(s.rule = strdup(strempty(rec.rule))) ||
             !(s.service = strdup(strempty(ctx->service))) || !(s.rhost = strdup(strempty(ctx->rhost))))
                 return PAM_BUF_ERR;

@@ -61,8 +61,11 @@ static inline void erase_and_freep(char **s) {
                 _tfd_;                              \
         })
 
+/* Always < 0 (-EIO when errno is not a plausible error number): callers return it as
+ * a failure and must never see 0. (The last test also tells static analyzers so.) */
 static inline int negative_errno(void) {
-        return errno > 0 ? -errno : -EIO;
+        int e = errno, r = e > 0 && e < 4096 ? -e : -EIO;
+        return r < 0 ? r : -EIO;
 }
 
 static inline int streq(const char *a, const char *b) {

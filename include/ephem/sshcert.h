@@ -44,7 +44,8 @@ int sshcert_parse(const uint8_t *blob, size_t len, sshcert *ret);
 /*
  * Finds the certificate in an SSH_AUTH_INFO_0 value: the last "publickey" line
  * whose key type is a certificate, base64-decoded and parsed. Returns 0, -ENOENT
- * (no certificate was used), -EBADMSG, -ENOMEM.
+ * (no certificate was used), -EBADMSG (a certificate line, any of them, is damaged),
+ * -ENOMEM; on failure nothing is handed out.
  */
 int sshcert_from_auth_info(const char *info, sshcert *ret);
 

@@ -12,6 +12,7 @@
 
 #include "ephem/config.h"
 #include "ephem/keys.h"
+#include "ephem/macro.h"
 #include "ephem/reason.h"
 
 #define TOKEN_FP_LEN 16u          /* hex digits of SHA-256 in fingerprints */
@@ -90,8 +91,10 @@ static inline void token_freep(ephem_token **t) {
 
 /* First TOKEN_FP_LEN hex digits of SHA-256 over the token's signed part (everything
  * before the last '.'; the whole string when it has none). Not over the signature:
- * ECDSA signatures are malleable, and one token must have one fingerprint. */
-void token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]);
+ * ECDSA signatures are malleable, and one token must have one fingerprint.
+ * 0, or -ENOMEM when SHA-256 could not be computed (an allocation in OpenSSL); ret
+ * is then an empty string, never a fingerprint that could miss a revocation. */
+_warn_unused_result_ int token_fingerprint(const char *s, size_t len, char ret[TOKEN_FP_LEN + 1]);
 
 /* RFC 8693 delegation: the depth of the "act" chain (0: none), or -EBADMSG when an
  * actor is not an object with a string sub or the chain is deeper than

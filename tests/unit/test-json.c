@@ -148,6 +148,54 @@ static void test_timestamps_are_integers_in_range(void **state _unused_) {
         assert_false(json_is_timestamp(NULL, &v));
 }
 
+/* jansson's allocator, failing allocation number `fail_at` of each parse. */
+static unsigned allocations, fail_at;
+
+static void *failing_malloc(size_t size) {
+        return ++allocations == fail_at ? NULL : malloc(size);
+}
+
+/* jansson 2.14 drops a character of a string or number when its buffer cannot grow
+ * and still returns a document: whatever allocation fails, the parse must either
+ * fail or give exactly the document that was signed. */
+static void test_allocation_failure_never_changes_a_value(void **state _unused_) {
+        static const char text[] = "{\"sub\":\"agent-1\",\"jti\":\"b1ecb7cbc725b8d27b49569775890a1a\","
+                                   "\"exp\":1795888883,\"aud\":[\"host-7.example.net\",\"other.example.net\"]}";
+        json_t *want = json_loads(text, 0, NULL);
+        unsigned total, changed = 0;
+
+        assert_non_null(want);
+        json_set_alloc_funcs(failing_malloc, free);
+        allocations = 0;
+        fail_at = 0;
+        assert_int_equal(parse(text), EPHEM_OK);
+        total = allocations;
+        assert_true(total > 10);
+        for (fail_at = 1; fail_at <= total; fail_at++) {
+                json_t *j = NULL, *plain;
+                ephem_reason r;
+
+                allocations = 0;
+                r = json_parse_object((const uint8_t *) text, strlen(text), 65536, &j);
+                if (r == EPHEM_OK && !json_equal(j, want))
+                        fail_msg("allocation %u failing: a different document was accepted", fail_at);
+                if (r != EPHEM_OK) {
+                        assert_null(j);
+                        assert_true(r == EPHEM_R_INTERNAL || r == EPHEM_R_JSON);
+                }
+                json_decref(j);
+                /* The reason the check exists: jansson alone gives another document. */
+                allocations = 0;
+                plain = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+                if (plain && !json_equal(plain, want))
+                        changed++;
+                json_decref(plain);
+        }
+        json_set_alloc_funcs(malloc, free);
+        json_decref(want);
+        printf("# jansson alone returned a changed document for %u of %u failing allocations\n", changed, total);
+}
+
 static void test_lookup_path_walks_objects(void **state _unused_) {
         json_t *j = json_loads("{\"a\":{\"b\":{\"c\":\"x\"}},\"l\":[1]}", 0, NULL);
 
@@ -176,6 +224,7 @@ int main(void) {
                 cmocka_unit_test(test_size_cap),
                 cmocka_unit_test(test_timestamps_are_integers_in_range),
                 cmocka_unit_test(test_lookup_path_walks_objects),
+                cmocka_unit_test(test_allocation_failure_never_changes_a_value),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
