@@ -33,8 +33,8 @@
 #include "ephem/keys.h"
 #include "ephem/state.h"
 
-#define PART_SIZE 1000u   /* below OpenSSH's 1023-byte answer limit */
-#define TOKEN_MAX 65536u  /* pam_ephem's highest configurable max_token_length */
+#define PART_SIZE 1000u  /* below OpenSSH's 1023-byte answer limit */
+#define TOKEN_MAX 65536u /* pam_ephem's highest configurable max_token_length */
 #define PARTS_MAX 80u
 
 static void wipe(char *s, size_t n) {
@@ -69,7 +69,8 @@ static bool nonce_valid(const char *s) {
         if (strlen(s) != DPOP_NONCE_LEN)
                 return false;
         for (; *s; s++)
-                if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+                if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+                      *s == '_'))
                         return false;
         return true;
 }
@@ -126,8 +127,8 @@ static int answer_proof(const char *token, size_t len, const char *htu, const ch
                 goto done;
         }
         header = json_pack("{s:s, s:s, s:O}", "typ", "dpop+jwt", "alg", jws_alg_to_string(alg), "jwk", jwk);
-        claims = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "htm", DPOP_HTM, "htu", htu, "iat", (json_int_t) time(NULL),
-                           "jti", jti, "ath", ath, "nonce", nonce);
+        claims = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "htm", DPOP_HTM, "htu", htu, "iat",
+                           (json_int_t) time(NULL), "jti", jti, "ath", ath, "nonce", nonce);
         if (!header || !claims || jws_compact_sign(key, alg, header, claims, &proof) < 0)
                 goto done;
         r = printf("%s\n", proof) < 0 || fflush(stdout) != 0;

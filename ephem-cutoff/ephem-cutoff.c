@@ -165,8 +165,12 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         else if (why == END_REVOKED)
                 audit_end(s, AUDIT_SESSION_REVOKED, detail, revoked_at);
         if (k < 0) {
-                audit_record a = { .event = AUDIT_SESSION_CUTOFF, .identifier = "ephem-cutoff", .user = s->user,
-                                   .uid = (int64_t) s->uid, .session_id = s->id, .reason = EPHEM_R_INTERNAL,
+                audit_record a = { .event = AUDIT_SESSION_CUTOFF,
+                                   .identifier = "ephem-cutoff",
+                                   .user = s->user,
+                                   .uid = (int64_t) s->uid,
+                                   .session_id = s->id,
+                                   .reason = EPHEM_R_INTERNAL,
                                    .detail = "processes of the session survived the kill" };
                 audit_emit(&a);
         }
@@ -181,8 +185,11 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         if (userdb_get_by_name(&c->users, s->user, &u) == 0 && session_user_live(c, s->user) == 0 &&
             !login_pending_for_user(c->state_dir, s->user, now, (int64_t) c->leeway)) {
                 if (store_user_remove(c, s->user, now) == 0) {
-                        audit_record a = { .event = AUDIT_USER_REMOVED, .identifier = "ephem-cutoff", .user = s->user,
-                                           .uid = (int64_t) u.uid, .session_id = s->id,
+                        audit_record a = { .event = AUDIT_USER_REMOVED,
+                                           .identifier = "ephem-cutoff",
+                                           .user = s->user,
+                                           .uid = (int64_t) u.uid,
+                                           .session_id = s->id,
                                            .detail = why == END_REVOKED ? "revoked" : "session ended" };
                         audit_emit(&a);
                 }
@@ -240,8 +247,11 @@ int main(int argc, char **argv) {
         margv = (const char **) argv + 3;
         k = config_load(config_path_from_args(margc, margv), margc, margv, &c, &err);
         if (k < 0) {
-                audit_record a = { .event = AUDIT_CONFIG_ERROR, .identifier = "ephem-cutoff", .reason = EPHEM_R_CONFIG,
-                                   .detail = err.message, .uid = -1 };
+                audit_record a = { .event = AUDIT_CONFIG_ERROR,
+                                   .identifier = "ephem-cutoff",
+                                   .reason = EPHEM_R_CONFIG,
+                                   .detail = err.message,
+                                   .uid = -1 };
                 audit_emit(&a);
                 return 1;
         }
@@ -261,7 +271,8 @@ int main(int argc, char **argv) {
         /* One inotify instance per session; beyond fs.inotify.max_user_instances
          * (128 by default) watch the directory's mtime four times a second instead. */
         rev_ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (rev_ino >= 0 && inotify_add_watch(rev_ino, c->revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
+        if (rev_ino >= 0 &&
+            inotify_add_watch(rev_ino, c->revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
                 close(rev_ino);
                 rev_ino = -1;
         }
@@ -326,8 +337,8 @@ int main(int argc, char **argv) {
                 }
                 if (rev_ino < 0) {
                         struct stat st;
-                        if (stat(c->revocation_dir, &st) == 0 &&
-                            (st.st_mtim.tv_sec != rev_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != rev_st.st_mtim.tv_nsec)) {
+                        if (stat(c->revocation_dir, &st) == 0 && (st.st_mtim.tv_sec != rev_st.st_mtim.tv_sec ||
+                                                                  st.st_mtim.tv_nsec != rev_st.st_mtim.tv_nsec)) {
                                 rev_st = st;
                                 if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
                                                            sizeof(detail), &rev)) {

@@ -85,7 +85,8 @@ int cmd_breakglass_generate(int argc, char **argv) {
         if (r != 0)
                 return r;
         if (!breakglass_account(c, o.account)) {
-                fprintf(stderr, "'%s' is not an emergency account: list it in [breakglass] accounts first\n", o.account);
+                fprintf(stderr, "'%s' is not an emergency account: list it in [breakglass] accounts first\n",
+                        o.account);
                 config_free(c);
                 return EXIT_USAGE;
         }
@@ -111,8 +112,11 @@ int cmd_breakglass_generate(int argc, char **argv) {
                 printf("  %s\n", *p);
         fflush(stdout);
         {
-                audit_record a = { .event = AUDIT_BREAKGLASS_GENERATED, .identifier = "ephemctl", .user = o.account,
-                                   .uid = -1, .extra_num = o.count };
+                audit_record a = { .event = AUDIT_BREAKGLASS_GENERATED,
+                                   .identifier = "ephemctl",
+                                   .user = o.account,
+                                   .uid = -1,
+                                   .extra_num = o.count };
                 audit_emit(&a);
         }
         breakglass_codes_free(codes);
@@ -184,13 +188,18 @@ int cmd_breakglass_revoke(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         {
-                audit_record a = { .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .user = o.account,
-                                   .uid = -1, .extra_num = r };
+                audit_record a = { .event = AUDIT_REVOCATION_APPLIED,
+                                   .identifier = "ephemctl",
+                                   .user = o.account,
+                                   .uid = -1,
+                                   .extra_num = r };
                 char d[160];
                 if (o.all)
-                        (void) snprintf(d, sizeof(d), "break-glass codes of %s revoked by ephemctl (all unused)", o.account);
+                        (void) snprintf(d, sizeof(d), "break-glass codes of %s revoked by ephemctl (all unused)",
+                                        o.account);
                 else
-                        (void) snprintf(d, sizeof(d), "break-glass code %u of %s revoked by ephemctl", o.number, o.account);
+                        (void) snprintf(d, sizeof(d), "break-glass code %u of %s revoked by ephemctl", o.number,
+                                        o.account);
                 a.detail = d;
                 audit_emit(&a);
         }

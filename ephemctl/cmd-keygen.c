@@ -71,12 +71,9 @@ static int pem_of(EVP_PKEY *key, bool private_half, char **ret, size_t *ret_len)
 
 int cmd_keygen(int argc, char **argv) {
         static const struct option options[] = {
-                { "type", required_argument, NULL, 't' },
-                { "bits", required_argument, NULL, 'b' },
-                { "kid", required_argument, NULL, 'k' },
-                { "out", required_argument, NULL, 'o' },
-                { "help", no_argument, NULL, 'h' },
-                {},
+                { "type", required_argument, NULL, 't' }, { "bits", required_argument, NULL, 'b' },
+                { "kid", required_argument, NULL, 'k' },  { "out", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },       {},
         };
         const char *type = "ec", *kid = NULL, *out = NULL;
         uint32_t bits = 3072;
@@ -113,7 +110,8 @@ int cmd_keygen(int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (!out || optind != argc) {
-                fprintf(stderr, "usage: ephemctl keygen --type ec|ec384|ed25519|rsa [--bits N] [--kid ID] --out PREFIX\n");
+                fprintf(stderr,
+                        "usage: ephemctl keygen --type ec|ec384|ed25519|rsa [--bits N] [--kid ID] --out PREFIX\n");
                 return EXIT_USAGE;
         }
         if (streq(type, "ec"))

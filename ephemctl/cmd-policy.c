@@ -142,7 +142,8 @@ static void lint_issuers_and_rules(lint *l, ephem_config *c) {
                         unsigned usable = 0;
                         for (size_t k = 0; k < ks->n; k++)
                                 for (int a = 0; a < _JWS_ALG_MAX; a++)
-                                        if ((is->algorithms & (1u << a)) && key_type_allows(ks->keys[k].type, (jws_alg) a)) {
+                                        if ((is->algorithms & (1u << a)) &&
+                                            key_type_allows(ks->keys[k].type, (jws_alg) a)) {
                                                 usable++;
                                                 break;
                                         }
@@ -175,7 +176,8 @@ static void lint_issuers_and_rules(lint *l, ephem_config *c) {
                 /* Emergency tokens may also name local emergency accounts. */
                 for (char **t = rule->logins; *t && !emergency; t++)
                         if (!template_can_be_transient(*t, &c->users))
-                                lint_warn(l, "[rule %s] login pattern '%s' can never be a transient name", rule->name, *t);
+                                lint_warn(l, "[rule %s] login pattern '%s' can never be a transient name", rule->name,
+                                          *t);
                 for (char **g = rule->groups; g && *g; g++) {
                         FILE *f = fopen("/etc/group", "re");
                         char line[1024];
@@ -196,7 +198,8 @@ static void lint_issuers_and_rules(lint *l, ephem_config *c) {
                 const ephem_ca *ca = &c->cas[i];
                 for (char **p = ca->principals; p && *p; p++)
                         if (!template_can_be_transient(*p, &c->users))
-                                lint_warn(l, "[ca %s] principal pattern '%s' can never be a transient name", ca->name, *p);
+                                lint_warn(l, "[ca %s] principal pattern '%s' can never be a transient name", ca->name,
+                                          *p);
                 if (ca->max_validity > 3600)
                         lint_warn(l, "[ca %s] accepts certificates valid for %" PRIu64 " s: short-lived means minutes",
                                   ca->name, ca->max_validity);
@@ -305,7 +308,8 @@ int cmd_policy_test(int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (!user || optind != argc - 1) {
-                fprintf(stderr, "usage: ephemctl policy test --user NAME [--config FILE] [--now UNIXTIME] TOKEN-SOURCE\n");
+                fprintf(stderr,
+                        "usage: ephemctl policy test --user NAME [--config FILE] [--now UNIXTIME] TOKEN-SOURCE\n");
                 return EXIT_USAGE;
         }
         r = ctl_load_config(config, &c);
@@ -358,7 +362,8 @@ int cmd_policy_test(int argc, char **argv) {
                 ephem_reason more = EPHEM_OK;
                 if (t->exp <= now) {
                         more = EPHEM_R_EXPIRED;
-                        (void) snprintf(v.detail, sizeof(v.detail), "within the leeway, but no time left for a session");
+                        (void) snprintf(v.detail, sizeof(v.detail),
+                                        "within the leeway, but no time left for a session");
                 } else
                         more = dpop_token_binding(t, &jkt, &v);
                 if (more == EPHEM_OK && !jkt && (t->issuer->dpop_required || rule->dpop_required)) {
@@ -372,7 +377,8 @@ int cmd_policy_test(int argc, char **argv) {
                         return EXIT_DENIED;
                 }
                 if (jkt)
-                        printf("proof of possession: the token is bound to key %s; the login must prove it (DPoP)\n", jkt);
+                        printf("proof of possession: the token is bound to key %s; the login must prove it (DPoP)\n",
+                               jkt);
         }
         printf("decision: ALLOW by rule %s\n", rule->name);
         printf("  uid %u, groups:", (unsigned) userconf_uid(&c->users, user));

@@ -29,7 +29,7 @@ typedef struct event {
         char issuer[FIELD_LEN];
         char rule[FIELD_LEN];
         char detail[FIELD_LEN];
-        int64_t at_us;     /* __REALTIME_TIMESTAMP */
+        int64_t at_us; /* __REALTIME_TIMESTAMP */
         int64_t exp, iat, deadline;
         int64_t revoked_at_us;
 } event;
@@ -123,7 +123,8 @@ static void account(report *r, const event *e) {
                 if (e->iat > 0 && e->at_us / 1000000 >= e->iat)
                         /* Whole seconds, as iat has them. NOLINTNEXTLINE(bugprone-integer-division) */
                         series_add(&r->delay, (double) (e->at_us / 1000000 - e->iat));
-        } else if (streq(e->name, "auth_denied") || streq(e->name, "account_denied") || streq(e->name, "session_denied"))
+        } else if (streq(e->name, "auth_denied") || streq(e->name, "account_denied") ||
+                   streq(e->name, "session_denied"))
                 tally_add(&r->by_reason, &r->n_reason, e->reason[0] ? e->reason : "unknown");
         else if (streq(e->name, "session_open"))
                 r->sessions++;
@@ -179,8 +180,8 @@ static void set_field(event *e, const char *name, const char *value, size_t len)
 }
 
 static const char *const fields[] = {
-        "EPHEM_EVENT", "EPHEM_REASON", "EPHEM_ISSUER", "EPHEM_RULE", "EPHEM_DETAIL",
-        "EPHEM_EXP", "EPHEM_IAT", "EPHEM_DEADLINE", "EPHEM_REVOKED_AT_USEC",
+        "EPHEM_EVENT", "EPHEM_REASON",   "EPHEM_ISSUER",          "EPHEM_RULE", "EPHEM_DETAIL", "EPHEM_EXP",
+        "EPHEM_IAT",   "EPHEM_DEADLINE", "EPHEM_REVOKED_AT_USEC",
 };
 
 static int read_journal(const char *directory, int64_t since_us, int64_t until_us, report *r) {
@@ -380,7 +381,8 @@ int cmd_report(int argc, char **argv) {
                 case 's':
                 case 'u':
                         if (parse_when(optarg, opt == 's' ? &since : &until) < 0) {
-                                fprintf(stderr, "--%s: a duration back from now (24h), a Unix time or YYYY-MM-DD[THH:MM:SS]\n",
+                                fprintf(stderr,
+                                        "--%s: a duration back from now (24h), a Unix time or YYYY-MM-DD[THH:MM:SS]\n",
                                         opt == 's' ? "since" : "until");
                                 return EXIT_USAGE;
                         }
@@ -401,7 +403,8 @@ int cmd_report(int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (optind != argc || (directory && file)) {
-                fprintf(stderr, "usage: ephemctl report [--since WHEN] [--until WHEN] [--directory DIR | --file EXPORT] [--json]\n");
+                fprintf(stderr,
+                        "usage: ephemctl report [--since WHEN] [--until WHEN] [--directory DIR | --file EXPORT] [--json]\n");
                 return EXIT_USAGE;
         }
         k = file ? read_export(file, since, until, &r) : read_journal(directory, since, until, &r);

@@ -138,8 +138,7 @@ int cmd_sessions(int argc, char **argv) {
                 format_left(l[i].deadline - now, left, sizeof(left));
                 sanitize_for_log(l[i].sub, sub, sizeof(sub) > 25 ? 25 : sizeof(sub));
                 printf("%-16s %-20s %-24s %-16s %-20s %-20s %-8s %s%s\n", l[i].id, l[i].user, sub, l[i].fingerprint,
-                       start, deadline, left, l[i].deadline_reason,
-                       session_alive(&l[i]) ? "" : " (ended)");
+                       start, deadline, left, l[i].deadline_reason, session_alive(&l[i]) ? "" : " (ended)");
         }
         printf("%zu session(s)\n", n);
         session_list_free(l, n);
@@ -231,7 +230,8 @@ int cmd_revoke(int argc, char **argv) {
                 value = optarg;
         }
         if (cert_option && !ca) {
-                fprintf(stderr, "--cert-serial and --cert-key-id need --ca (the CA's [ca] name or SHA256: fingerprint)\n");
+                fprintf(stderr,
+                        "--cert-serial and --cert-key-id need --ca (the CA's [ca] name or SHA256: fingerprint)\n");
                 return EXIT_USAGE;
         }
         if (ca && kind == _REVOKE_KIND_MAX) {
@@ -285,7 +285,9 @@ int cmd_revoke(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         {
-                audit_record a = { .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .uid = -1, .extra_num = 1 };
+                audit_record a = {
+                        .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .uid = -1, .extra_num = 1
+                };
                 char d[320];
                 /* Identifiers, not secrets: the value is what an auditor must see. */
                 (void) snprintf(d, sizeof(d), "%s %s%s%s revoked by ephemctl", revocation_kind_to_string(kind), value,
@@ -377,8 +379,11 @@ int cmd_revocations_apply(int argc, char **argv) {
                 return EXIT_DENIED;
         }
         {
-                audit_record a = { .event = AUDIT_REVOCATION_APPLIED, .identifier = "ephemctl", .uid = -1,
-                                   .extra_num = added, .detail = "signed revocation list" };
+                audit_record a = { .event = AUDIT_REVOCATION_APPLIED,
+                                   .identifier = "ephemctl",
+                                   .uid = -1,
+                                   .extra_num = added,
+                                   .detail = "signed revocation list" };
                 audit_emit(&a);
         }
         printf("applied %u revocation(s)\n", added);

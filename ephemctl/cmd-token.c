@@ -179,7 +179,11 @@ int cmd_mint(int argc, char **argv) {
                 case 'i':
                 case 's':
                 case 'j':
-                        r = json_object_set_new(claims, opt == 'i' ? "iss" : opt == 's' ? "sub" : "jti", json_string(optarg));
+                        r = json_object_set_new(claims,
+                                                opt == 'i'   ? "iss"
+                                                : opt == 's' ? "sub"
+                                                             : "jti",
+                                                json_string(optarg));
                         if (r < 0)
                                 return EXIT_USAGE;
                         break;
@@ -192,8 +196,11 @@ int cmd_mint(int argc, char **argv) {
                                 r = json_array_append_new(old, json_string(optarg));
                         else {
                                 json_t *arr = json_array();
-                                r = !arr || json_array_append(arr, old) < 0 || json_array_append_new(arr, json_string(optarg)) < 0 ||
-                                    json_object_set_new(claims, "aud", arr) < 0 ? -1 : 0;
+                                r = !arr || json_array_append(arr, old) < 0 ||
+                                                    json_array_append_new(arr, json_string(optarg)) < 0 ||
+                                                    json_object_set_new(claims, "aud", arr) < 0
+                                            ? -1
+                                            : 0;
                         }
                         if (r < 0)
                                 return EXIT_USAGE;
@@ -272,7 +279,8 @@ int cmd_mint(int argc, char **argv) {
                 else
                         r = jws_compact_sign(key, alg, header, claims, &token);
                 if (r < 0)
-                        fprintf(stderr, "signing failed: %s\n", r == -EINVAL ? "the key does not suit the algorithm" : strerror(-r));
+                        fprintf(stderr, "signing failed: %s\n",
+                                r == -EINVAL ? "the key does not suit the algorithm" : strerror(-r));
                 r = r < 0 ? EXIT_USAGE : 0;
         }
         if (r == 0)

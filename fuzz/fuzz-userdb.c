@@ -23,11 +23,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define violated(...)                                                   \
-        do {                                                            \
-                fprintf(stderr, "contract violated: " __VA_ARGS__);     \
-                fputc('\n', stderr);                                    \
-                abort();                                                \
+#define violated(...)                                               \
+        do {                                                        \
+                fprintf(stderr, "contract violated: " __VA_ARGS__); \
+                fputc('\n', stderr);                                \
+                abort();                                            \
         } while (0)
 
 static bool passwd_field_ok(const char *s, size_t size) {

@@ -39,8 +39,8 @@ static bool valid_key(const char *k) {
         if (!*k)
                 return false;
         for (; *k; k++)
-                if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-                      (*k >= '0' && *k <= '9') || *k == '_' || *k == '.' || *k == '/' || *k == '-'))
+                if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_' ||
+                      *k == '.' || *k == '/' || *k == '-'))
                         return false;
         return true;
 }
@@ -49,8 +49,8 @@ static bool valid_section_word(const char *s, bool allow_upper) {
         if (!*s)
                 return false;
         for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-                      *s == '-' || *s == '.' || (allow_upper && *s >= 'A' && *s <= 'Z')))
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.' ||
+                      (allow_upper && *s >= 'A' && *s <= 'Z')))
                         return false;
         return true;
 }

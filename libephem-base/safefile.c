@@ -19,8 +19,7 @@ static int check_owner_and_mode(const struct stat *st) {
         return 0;
 }
 
-int safe_read_file(const char *path, size_t max_size, char **ret, size_t *ret_size,
-                   struct stat *ret_st) {
+int safe_read_file(const char *path, size_t max_size, char **ret, size_t *ret_size, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         struct stat st;

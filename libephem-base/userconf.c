@@ -63,8 +63,8 @@ static bool pattern_valid(const char *p) {
         if (!*p || strlen(p) > USER_NAME_MAX)
                 return false;
         for (; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                      *p == '-' || *p == '*' || *p == '?'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '*' ||
+                      *p == '?'))
                         return false;
         return true;
 }
@@ -108,8 +108,7 @@ static int parse_uid_range(const char *value, uint32_t *ret_min, uint32_t *ret_m
         return 0;
 }
 
-int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
-                 conf_error *err) {
+int userconf_set(userconf *u, const char *key, const char *value, unsigned line, conf_error *err) {
         int r;
 
         if (streq(key, "names")) {
@@ -126,7 +125,8 @@ int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
                         if (!pattern_valid(*p)) {
                                 conf_error_set(err, line,
                                                "names: '%s' is not a user-name pattern "
-                                               "([a-z0-9_-] with * and ?)", *p);
+                                               "([a-z0-9_-] with * and ?)",
+                                               *p);
                                 return -EINVAL;
                         }
                 strv_free(u->patterns);
@@ -142,9 +142,11 @@ int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
         }
         if (streq(key, "home_base") || streq(key, "shell") || streq(key, "skel") || streq(key, "quarantine_dir") ||
             streq(key, "login_shell")) {
-                char **field = streq(key, "shell") ? &u->shell : streq(key, "skel") ? &u->skel :
-                               streq(key, "login_shell") ? &u->login_shell :
-                               streq(key, "quarantine_dir") ? &u->quarantine_dir : &u->home_base;
+                char **field = streq(key, "shell")            ? &u->shell
+                               : streq(key, "skel")           ? &u->skel
+                               : streq(key, "login_shell")    ? &u->login_shell
+                               : streq(key, "quarantine_dir") ? &u->quarantine_dir
+                                                              : &u->home_base;
                 if (!passwd_field_valid(value, true) || (streq(key, "home_base") && strlen(value) < 2)) {
                         conf_error_set(err, line, "%s: expected an absolute path without ':'", key);
                         return -EINVAL;
@@ -203,9 +205,8 @@ struct users_only {
         userconf *u;
 };
 
-static int users_only_assignment(const char *section, const char *section_arg, const char *key,
-                                 const char *value, unsigned line, void *userdata,
-                                 conf_error *err) {
+static int users_only_assignment(const char *section, const char *section_arg, const char *key, const char *value,
+                                 unsigned line, void *userdata, conf_error *err) {
         struct users_only *s = userdata;
 
         if (streq(section, "host") && streq(key, "state_dir"))

@@ -105,7 +105,8 @@ static void build_message(const audit_record *r, char *msg, size_t size) {
                                 r->event == AUDIT_AUTH_DENIED      ? "refused login for"
                                 : r->event == AUDIT_ACCOUNT_DENIED ? "refused account for"
                                                                    : "refused session for",
-                                user, reason_text(r->reason), r->detail && *r->detail ? " — " : "", strempty(r->detail));
+                                user, reason_text(r->reason), r->detail && *r->detail ? " — " : "",
+                                strempty(r->detail));
                 break;
         case AUDIT_SESSION_OPEN:
                 (void) snprintf(msg, size, "session %s opened for %s", strempty(r->session_id), user);

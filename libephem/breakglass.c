@@ -186,7 +186,9 @@ static int on_code_field(const char *key, const char *value, void *userdata) {
         if (streq(key, "kdf"))
                 return streq(value, "scrypt") ? 0 : -EBADMSG;
         if (streq(key, "n") || streq(key, "r") || streq(key, "p")) {
-                unsigned want = streq(key, "n") ? BREAKGLASS_SCRYPT_N : streq(key, "r") ? BREAKGLASS_SCRYPT_R : BREAKGLASS_SCRYPT_P;
+                unsigned want = streq(key, "n")   ? BREAKGLASS_SCRYPT_N
+                                : streq(key, "r") ? BREAKGLASS_SCRYPT_R
+                                                  : BREAKGLASS_SCRYPT_P;
                 return parse_u64(value, &v) == 0 && v == want ? 0 : -EBADMSG;
         }
         if (streq(key, "salt")) {
@@ -303,8 +305,8 @@ static ephem_reason fail(char *detail, size_t size, ephem_reason r, const char *
         return r;
 }
 
-ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code,
-                            unsigned *ret_number, char *detail, size_t detail_size) {
+ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code, unsigned *ret_number,
+                            char *detail, size_t detail_size) {
         _cleanup_close_ int store = -1, acct = -1, used = -1, fdir = -1, lock = -1;
         char chars[BREAKGLASS_CODE_CHARS + 1] = "", name[8];
         uint8_t hash[HASH_LEN];
@@ -352,8 +354,9 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
          * record says, and last_ms + backoff must not overflow. */
         now = now_ms();
         if (fl.count > 0 && fl.last_ms <= now && now - fl.last_ms < backoff_ms(fl.count)) {
-                result = fail(detail, detail_size, EPHEM_R_RATE_LIMITED, "%" PRIu64 " wrong attempts; next in %" PRId64 " ms",
-                              fl.count, backoff_ms(fl.count) - (now - fl.last_ms));
+                result = fail(detail, detail_size, EPHEM_R_RATE_LIMITED,
+                              "%" PRIu64 " wrong attempts; next in %" PRId64 " ms", fl.count,
+                              backoff_ms(fl.count) - (now - fl.last_ms));
                 goto done;
         }
         /* The lock is for the count, not for the slow hash. */
@@ -363,7 +366,8 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
         r = read_code(acct, name, &f);
         if (r == -EPERM || r == -EBADMSG) {
                 result = fail(detail, detail_size, EPHEM_R_BREAKGLASS_STORE,
-                              "code file %s/%s/%s must be root's, mode 0600, and well-formed", c->breakglass_dir, account, name);
+                              "code file %s/%s/%s must be root's, mode 0600, and well-formed", c->breakglass_dir,
+                              account, name);
                 goto done;
         }
         if (r < 0 || !f.have_salt || !f.have_hash) {
@@ -397,8 +401,8 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
         }
         if (renameat(acct, name, used, name) < 0) {
                 result = errno == ENOENT ? fail(detail, detail_size, EPHEM_R_CODE_USED, "code %u was just used", number)
-                                         : fail(detail, detail_size, EPHEM_R_BREAKGLASS_STORE, "burning code %u: %s", number,
-                                                strerror(errno));
+                                         : fail(detail, detail_size, EPHEM_R_BREAKGLASS_STORE, "burning code %u: %s",
+                                                number, strerror(errno));
                 goto done;
         }
         if (fsync(used) < 0 || fsync(acct) < 0) {
@@ -497,7 +501,8 @@ int breakglass_generate(const ephem_config *c, const char *account, unsigned cou
                         r = -ENOMEM;
                         goto fail;
                 }
-                (void) snprintf(codes[i], 48, "%02u-%.6s-%.6s-%.6s-%.6s", number, chars, chars + 6, chars + 12, chars + 18);
+                (void) snprintf(codes[i], 48, "%02u-%.6s-%.6s-%.6s-%.6s", number, chars, chars + 6, chars + 12,
+                                chars + 18);
                 explicit_bzero(chars, sizeof(chars));
                 hex_encode(salt, SALT_LEN, salt_hex);
                 hex_encode(hash, HASH_LEN, hash_hex);
@@ -564,7 +569,8 @@ static int list_dir(int dfd, bool used, breakglass_entry **l, size_t *n) {
                         size_t len;
                         code_file inf = { 0 };
                         (void) snprintf(info, sizeof(info), "%u.info", number);
-                        if (kv_read_at(dfd, info, buf, sizeof(buf), &len) == 0 && kv_parse(buf, len, on_code_field, &inf) == 0) {
+                        if (kv_read_at(dfd, info, buf, sizeof(buf), &len) == 0 &&
+                            kv_parse(buf, len, on_code_field, &inf) == 0) {
                                 (*l)[*n - 1].used_at = inf.used_at;
                                 memcpy((*l)[*n - 1].used_from, inf.used_from, sizeof(inf.used_from));
                         }

@@ -73,8 +73,7 @@ void config_free(ephem_config *c) {
         free(c);
 }
 
-static int set_once_string(char **field, const char *key, const char *value, unsigned line,
-                           conf_error *err) {
+static int set_once_string(char **field, const char *key, const char *value, unsigned line, conf_error *err) {
         if (*field) {
                 conf_error_set(err, line, "'%s' is set twice", key);
                 return -EINVAL;
@@ -87,8 +86,7 @@ static int set_once_string(char **field, const char *key, const char *value, uns
         return *field ? 0 : -ENOMEM;
 }
 
-static int set_list(char ***field, const char *key, const char *value, unsigned line,
-                    conf_error *err) {
+static int set_list(char ***field, const char *key, const char *value, unsigned line, conf_error *err) {
         _cleanup_strv_free_ char **l = NULL;
         int r;
 
@@ -111,8 +109,8 @@ static int set_list(char ***field, const char *key, const char *value, unsigned 
         return 0;
 }
 
-static int set_duration(uint64_t *field, const char *key, const char *value, uint64_t max,
-                        unsigned line, conf_error *err) {
+static int set_duration(uint64_t *field, const char *key, const char *value, uint64_t max, unsigned line,
+                        conf_error *err) {
         uint64_t v;
 
         if (parse_duration(value, &v) < 0 || v > max) {
@@ -124,8 +122,7 @@ static int set_duration(uint64_t *field, const char *key, const char *value, uin
         return 0;
 }
 
-static int host_set(ephem_config *c, const char *key, const char *value, unsigned line,
-                    conf_error *err) {
+static int host_set(ephem_config *c, const char *key, const char *value, unsigned line, conf_error *err) {
         if (streq(key, "audience")) {
                 strv_free(c->audiences);
                 c->audiences = NULL;
@@ -144,8 +141,7 @@ static int host_set(ephem_config *c, const char *key, const char *value, unsigne
         if (streq(key, "max_token_length")) {
                 uint64_t v;
                 if (parse_u64(value, &v) < 0 || v < 512 || v > TOKEN_MAX_LENGTH_LIMIT) {
-                        conf_error_set(err, line, "max_token_length: expected 512 to %u bytes",
-                                       TOKEN_MAX_LENGTH_LIMIT);
+                        conf_error_set(err, line, "max_token_length: expected 512 to %u bytes", TOKEN_MAX_LENGTH_LIMIT);
                         return -EINVAL;
                 }
                 c->max_token_length = v;
@@ -213,8 +209,8 @@ static ephem_issuer *issuer_get(ephem_config *c, const char *name, unsigned line
         return ni;
 }
 
-static int issuer_set(ephem_config *c, const char *name, const char *key, const char *value,
-                      unsigned line, conf_error *err) {
+static int issuer_set(ephem_config *c, const char *name, const char *key, const char *value, unsigned line,
+                      conf_error *err) {
         ephem_issuer *i;
 
         if (!*name) {
@@ -242,7 +238,8 @@ static int issuer_set(ephem_config *c, const char *name, const char *key, const 
                 for (char **a = r == 0 ? l : NULL; a && *a; a++) {
                         jws_alg alg = jws_alg_from_string(*a);
                         if (alg == JWS_ALG_INVALID) {
-                                conf_error_set(err, line, "algorithms: '%s' is not one of ES256 ES384 RS256 PS256 EdDSA", *a);
+                                conf_error_set(err, line,
+                                               "algorithms: '%s' is not one of ES256 ES384 RS256 PS256 EdDSA", *a);
                                 return -EINVAL;
                         }
                         i->algorithms |= 1u << alg;
@@ -280,7 +277,8 @@ static int issuer_set(ephem_config *c, const char *name, const char *key, const 
                         else if (streq(*w, "iat"))
                                 i->iat_optional = true;
                         else {
-                                conf_error_set(err, line, "optional_claims: '%s' cannot be optional (only jti and iat)", *w);
+                                conf_error_set(err, line, "optional_claims: '%s' cannot be optional (only jti and iat)",
+                                               *w);
                                 return -EINVAL;
                         }
                 }
@@ -327,8 +325,8 @@ static bool claim_name_valid(const char *s, size_t len) {
         if (len == 0 || len > CLAIM_NAME_MAX || s[0] == '/' || s[len - 1] == '/')
                 return false;
         for (size_t i = 0; i < len; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-                      (s[i] >= '0' && s[i] <= '9') || strchr("_.-/", s[i])))
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+                      strchr("_.-/", s[i])))
                         return false;
         return true;
 }
@@ -350,8 +348,8 @@ static bool login_template_valid(const char *t) {
         return *t != '\0';
 }
 
-static int rule_set(ephem_config *c, const char *name, const char *key, const char *value,
-                    unsigned line, conf_error *err) {
+static int rule_set(ephem_config *c, const char *name, const char *key, const char *value, unsigned line,
+                    conf_error *err) {
         ephem_rule *rule;
         int r;
 
@@ -524,7 +522,8 @@ static int ca_set(ephem_config *c, const char *name, const char *key, const char
                         return -EINVAL;
                 }
                 if (sshcert_key_fingerprint(value, ca->fingerprint) < 0) {
-                        conf_error_set(err, line, "[ca %s] %s: expected a public key line or SHA256:... fingerprint", name, key);
+                        conf_error_set(err, line, "[ca %s] %s: expected a public key line or SHA256:... fingerprint",
+                                       name, key);
                         return -EINVAL;
                 }
                 if (streq(key, "key") && !(ca->key_line = strdup(value)))
@@ -565,8 +564,8 @@ static int ca_set(ephem_config *c, const char *name, const char *key, const char
         return -EINVAL;
 }
 
-static int on_assignment(const char *section, const char *arg, const char *key, const char *value,
-                         unsigned line, void *userdata, conf_error *err) {
+static int on_assignment(const char *section, const char *arg, const char *key, const char *value, unsigned line,
+                         void *userdata, conf_error *err) {
         struct parse_state *s = userdata;
 
         if (streq(section, "breakglass")) {
@@ -610,21 +609,22 @@ static int verify_whole(ephem_config *c, conf_error *err) {
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq(c->issuers[j].iss, is->iss)) {
-                                conf_error_set(err, is->line, "[issuer %s] repeats the iss of [issuer %s]",
-                                               is->name, c->issuers[j].name);
+                                conf_error_set(err, is->line, "[issuer %s] repeats the iss of [issuer %s]", is->name,
+                                               c->issuers[j].name);
                                 return -EINVAL;
                         }
         }
         for (size_t i = 0; i < c->n_cas; i++) {
                 if (!c->cas[i].fingerprint[0] || !c->cas[i].principals || !c->cas[i].max_validity) {
-                        conf_error_set(err, c->cas[i].line, "[ca %s] needs key (or fingerprint), principals and max_validity",
+                        conf_error_set(err, c->cas[i].line,
+                                       "[ca %s] needs key (or fingerprint), principals and max_validity",
                                        c->cas[i].name);
                         return -EINVAL;
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq(c->cas[j].fingerprint, c->cas[i].fingerprint)) {
-                                conf_error_set(err, c->cas[i].line, "[ca %s] repeats the key of [ca %s]", c->cas[i].name,
-                                               c->cas[j].name);
+                                conf_error_set(err, c->cas[i].line, "[ca %s] repeats the key of [ca %s]",
+                                               c->cas[i].name, c->cas[j].name);
                                 return -EINVAL;
                         }
         }

@@ -14,7 +14,8 @@
 #include "ephem/macro.h"
 #include "ephem/replay.h"
 
-static ephem_reason invalid(ephem_verdict *v, ephem_reason r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static ephem_reason invalid(ephem_verdict *v, ephem_reason r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static ephem_reason invalid(ephem_verdict *v, ephem_reason r, const char *fmt, ...) {
         va_list ap;
@@ -109,8 +110,8 @@ ephem_reason dpop_verify(const ephem_config *c, const char *proof, size_t len, c
         }
         if (!key_type_allows(key.type, p->alg)) {
                 ephem_key_done(&key);
-                return invalid(v, EPHEM_R_DPOP_INVALID, "alg %s does not suit the proof's %s key", jws_alg_to_string(p->alg),
-                               key_type_to_string(key.type));
+                return invalid(v, EPHEM_R_DPOP_INVALID, "alg %s does not suit the proof's %s key",
+                               jws_alg_to_string(p->alg), key_type_to_string(key.type));
         }
         last_dot = memrchr(proof, '.', len);
         k = jws_verify(&key, p->alg, (const uint8_t *) proof, (size_t) (last_dot - proof), p->signature,

@@ -82,8 +82,8 @@ void keyset_done(keyset *ks) {
 }
 
 /* Decodes a base64url JWK member; exact_len 0 means any non-empty length up to max_len. */
-static int member_bytes(const json_t *jwk, const char *name, size_t exact_len, size_t max_len,
-                        uint8_t **ret, size_t *ret_len) {
+static int member_bytes(const json_t *jwk, const char *name, size_t exact_len, size_t max_len, uint8_t **ret,
+                        size_t *ret_len) {
         const json_t *v = json_object_get(jwk, name);
         const char *s;
         size_t n;
@@ -129,8 +129,7 @@ static int pkey_from_params(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **re
                 r = -ENOMEM;
                 goto done;
         }
-        if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
                 goto done;
         *ret = pkey;
         r = 0;
@@ -161,8 +160,7 @@ static int ec_from_jwk(const json_t *jwk, const char *crv, ephem_key *k, conf_er
                 conf_error_set(err, 0, "EC curve '%s' is not supported", crv);
                 return -EPROTONOSUPPORT;
         }
-        if (member_bytes(jwk, "x", coord, coord, &x, &xl) < 0 ||
-            member_bytes(jwk, "y", coord, coord, &y, &yl) < 0) {
+        if (member_bytes(jwk, "x", coord, coord, &x, &xl) < 0 || member_bytes(jwk, "y", coord, coord, &y, &yl) < 0) {
                 conf_error_set(err, 0, "EC key: x and y must be %zu-byte base64url values", coord);
                 return -EINVAL;
         }
@@ -219,8 +217,7 @@ static int rsa_from_jwk(const json_t *jwk, ephem_key *k, conf_error *err) {
         }
         bits = EVP_PKEY_get_bits(k->pkey);
         if (bits < KEY_RSA_MIN_BITS || bits > KEY_RSA_MAX_BITS) {
-                conf_error_set(err, 0, "RSA key: %d bits, must be %d to %d", bits, KEY_RSA_MIN_BITS,
-                               KEY_RSA_MAX_BITS);
+                conf_error_set(err, 0, "RSA key: %d bits, must be %d to %d", bits, KEY_RSA_MIN_BITS, KEY_RSA_MAX_BITS);
                 r = -EINVAL;
                 goto done;
         }
@@ -336,8 +333,8 @@ int jwk_to_key(const json_t *jwk, ephem_key *ret, conf_error *err) {
 
         kid = json_object_get(jwk, "kid");
         if (kid) {
-                if (!json_is_string(kid) || json_string_length(kid) == 0 ||
-                    json_string_length(kid) > KEY_KID_MAX || strlen(json_string_value(kid)) != json_string_length(kid)) {
+                if (!json_is_string(kid) || json_string_length(kid) == 0 || json_string_length(kid) > KEY_KID_MAX ||
+                    strlen(json_string_value(kid)) != json_string_length(kid)) {
                         conf_error_set(err, 0, "kid must be a non-empty string of at most %u bytes", KEY_KID_MAX);
                         return -EINVAL;
                 }
@@ -368,8 +365,8 @@ int jwk_to_key(const json_t *jwk, ephem_key *ret, conf_error *err) {
                         goto fail;
                 }
                 if (!key_type_allows(k.type, k.pinned)) {
-                        conf_error_set(err, 0, "key alg %s does not suit a %s key",
-                                       jws_alg_to_string(k.pinned), key_type_to_string(k.type));
+                        conf_error_set(err, 0, "key alg %s does not suit a %s key", jws_alg_to_string(k.pinned),
+                                       key_type_to_string(k.type));
                         r = -EINVAL;
                         goto fail;
                 }
@@ -451,8 +448,7 @@ int key_public_jwk(EVP_PKEY *pkey, key_type *ret_type, json_t **ret) {
                 char group[32];
                 size_t coord;
 
-                if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                                   sizeof(group), NULL) != 1)
+                if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1)
                         goto done;
                 if (streq(group, "prime256v1") || streq(group, "P-256")) {
                         *ret_type = KEY_EC_P256;
@@ -740,8 +736,8 @@ static int ecdsa_raw_to_der(const uint8_t *sig, size_t len, size_t coord, uint8_
         return 0;
 }
 
-int jws_verify(const ephem_key *k, jws_alg alg, const uint8_t *input, size_t input_len,
-               const uint8_t *sig, size_t sig_len) {
+int jws_verify(const ephem_key *k, jws_alg alg, const uint8_t *input, size_t input_len, const uint8_t *sig,
+               size_t sig_len) {
         EVP_MD_CTX *md = NULL;
         EVP_PKEY_CTX *pctx = NULL;
         const EVP_MD *digest = NULL;
@@ -784,10 +780,9 @@ int jws_verify(const ephem_key *k, jws_alg alg, const uint8_t *input, size_t inp
                 r = -EIO;
                 goto done;
         }
-        if (alg == JWS_PS256 &&
-            (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
+        if (alg == JWS_PS256 && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+                                 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+                                 EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
                 r = -EIO;
                 goto done;
         }

@@ -35,8 +35,8 @@ static int dup_field(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
-int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule,
-                            const char *user, int64_t now) {
+int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule, const char *user,
+                            int64_t now) {
         login_record r = { 0 };
 
         if (strlen(user) > USER_NAME_MAX)

@@ -11,8 +11,7 @@
 #include "ephem/json.h"
 #include "ephem/macro.h"
 
-static void tracef(policy_trace_fn trace, void *userdata, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+static void tracef(policy_trace_fn trace, void *userdata, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void tracef(policy_trace_fn trace, void *userdata, const char *fmt, ...) {
         char line[512];
@@ -116,8 +115,8 @@ static bool rule_names_issuer(const ephem_rule *rule, const ephem_issuer *issuer
         return false;
 }
 
-static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const char *user,
-                         policy_trace_fn trace, void *userdata) {
+static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const char *user, policy_trace_fn trace,
+                         void *userdata) {
         if (!rule_names_issuer(rule, t->issuer)) {
                 tracef(trace, userdata, "rule %s: skipped, not for issuer %s", rule->name, t->issuer->name);
                 return false;
@@ -130,9 +129,10 @@ static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const cha
                                rule->name, depth, rule->max_delegation);
                         return false;
                 }
-                if (rule->actors && depth > 0 && !policy_claim_matches(json_object_get(json_object_get(t->claims, "act"), "sub"),
-                                                                        rule->actors)) {
-                        tracef(trace, userdata, "rule %s: skipped, the current actor matches none of its actors", rule->name);
+                if (rule->actors && depth > 0 &&
+                    !policy_claim_matches(json_object_get(json_object_get(t->claims, "act"), "sub"), rule->actors)) {
+                        tracef(trace, userdata, "rule %s: skipped, the current actor matches none of its actors",
+                               rule->name);
                         return false;
                 }
         }
@@ -145,8 +145,8 @@ static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const cha
                         return false;
                 }
                 if (!policy_claim_matches(v, m->patterns)) {
-                        tracef(trace, userdata, "rule %s: skipped, claim '%s' matches none of its patterns",
-                               rule->name, m->claim);
+                        tracef(trace, userdata, "rule %s: skipped, claim '%s' matches none of its patterns", rule->name,
+                               m->claim);
                         return false;
                 }
         }
@@ -169,9 +169,8 @@ static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const cha
         return false;
 }
 
-ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const char *user,
-                           const ephem_rule **ret_rule, ephem_verdict *v, policy_trace_fn trace,
-                           void *userdata) {
+ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const char *user, const ephem_rule **ret_rule,
+                           ephem_verdict *v, policy_trace_fn trace, void *userdata) {
         v->detail[0] = '\0';
         if (!user_name_valid(user)) {
                 tracef(trace, userdata, "'%s' is not a valid user name ([a-z_][a-z0-9_-]*, at most %u bytes)",
@@ -180,7 +179,8 @@ ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const ch
                 return v->reason;
         }
         /* An offline emergency token may also name a [breakglass] account. */
-        if (!userconf_is_transient(&c->users, user) && !(t->issuer && t->issuer->breakglass && breakglass_account(c, user))) {
+        if (!userconf_is_transient(&c->users, user) &&
+            !(t->issuer && t->issuer->breakglass && breakglass_account(c, user))) {
                 tracef(trace, userdata, "'%s' is not a transient user name ([users] names)", user);
                 v->reason = EPHEM_R_USER_NOT_ALLOWED;
                 (void) snprintf(v->detail, sizeof(v->detail), "not a transient user name");

@@ -76,8 +76,7 @@ static void maybe_sweep(int fd, int64_t now) {
         (void) sweep_shard(fd, now);
 }
 
-int replay_register(const char *state_dir, const char *iss, const char *jti, int64_t forget_after,
-                    int64_t now) {
+int replay_register(const char *state_dir, const char *iss, const char *jti, int64_t forget_after, int64_t now) {
         _cleanup_close_ int top = -1, shard_fd = -1, fd = -1;
         char shard[3], name[63], tmp[sizeof(name) + 16];
         struct timespec ts[2];

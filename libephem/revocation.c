@@ -20,7 +20,7 @@
 #include "ephem/strutil.h"
 
 static const char *const kind_names[_REVOKE_KIND_MAX] = {
-        [REVOKE_JTI] = "jti", [REVOKE_SUB] = "sub", [REVOKE_USER] = "user",
+        [REVOKE_JTI] = "jti",       [REVOKE_SUB] = "sub", [REVOKE_USER] = "user",
         [REVOKE_ISSUER] = "issuer", [REVOKE_FP] = "fp",
 };
 
@@ -35,8 +35,7 @@ revocation_kind revocation_kind_from_string(const char *s) {
         return _REVOKE_KIND_MAX;
 }
 
-int revocation_entry_name(revocation_kind k, const char *iss, const char *value,
-                          char ret[REVOCATION_NAME_LEN + 1]) {
+int revocation_entry_name(revocation_kind k, const char *iss, const char *value, char ret[REVOCATION_NAME_LEN + 1]) {
         static const char hex[] = "0123456789abcdef";
         const char *kind = revocation_kind_to_string(k);
         EVP_MD_CTX *md;
@@ -173,10 +172,10 @@ static int entry_read(int dfd, const char *name, revocation_entry *ret) {
         return 0;
 }
 
-int revocation_names_for(const char *iss, const char *sub, const char *jti, const char *user,
-                         const char *fingerprint, char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1]) {
+int revocation_names_for(const char *iss, const char *sub, const char *jti, const char *user, const char *fingerprint,
+                         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1]) {
         const char *values[_REVOKE_KIND_MAX] = {
-                [REVOKE_JTI] = jti, [REVOKE_SUB] = sub, [REVOKE_USER] = user,
+                [REVOKE_JTI] = jti,    [REVOKE_SUB] = sub,        [REVOKE_USER] = user,
                 [REVOKE_ISSUER] = iss, [REVOKE_FP] = fingerprint,
         };
         for (int k = 0; k < _REVOKE_KIND_MAX; k++) {
@@ -190,8 +189,8 @@ int revocation_names_for(const char *iss, const char *sub, const char *jti, cons
         return 0;
 }
 
-bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti,
-                            const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size,
+bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti, const char *user,
+                            const char *fingerprint, int64_t now, char *detail, size_t detail_size,
                             revocation_entry *ret_entry) {
         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
         _cleanup_close_ int dfd = -1;
@@ -315,8 +314,8 @@ static ephem_reason refuse(ephem_verdict *v, ephem_reason r, const char *detail)
         return r;
 }
 
-ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t len, int64_t now,
-                                       unsigned *ret_added, ephem_verdict *v) {
+ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t len, int64_t now, unsigned *ret_added,
+                                       ephem_verdict *v) {
         _cleanup_token_ ephem_token *t = NULL;
         _cleanup_close_ int dfd = -1;
         char source[160], stamp[160];
@@ -328,8 +327,8 @@ ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t 
         size_t i;
         int r;
 
-        reason = token_verify_document(c, doc, len, REVOCATION_DOC_MAX, REVOCATION_DOC_ENTRIES_MAX,
-                                       REVOCATION_DOC_TYP, now, &t, v);
+        reason = token_verify_document(c, doc, len, REVOCATION_DOC_MAX, REVOCATION_DOC_ENTRIES_MAX, REVOCATION_DOC_TYP,
+                                       now, &t, v);
         if (reason != EPHEM_OK)
                 return reason;
         list = json_object_get(t->claims, "revoked");

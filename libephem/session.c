@@ -313,8 +313,8 @@ uint64_t process_start_time(pid_t pid) {
         /* After ") " come fields 3..; the start time is field 22. */
         /* The kernel writes these fields; a mismatch is caught by the count. */
         /* NOLINTNEXTLINE(cert-err34-c) */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                   &start) != 1)
+        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) !=
+            1)
                 return 0;
         return (uint64_t) start;
 }
@@ -482,8 +482,8 @@ static int logind_call(const char *method, const char *session_id, bool with_sig
                 return r;
         if (with_signal)
                 r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
-                                       "org.freedesktop.login1.Manager", method, &error, NULL, "ssi", session_id,
-                                       "all", SIGKILL);
+                                       "org.freedesktop.login1.Manager", method, &error, NULL, "ssi", session_id, "all",
+                                       SIGKILL);
         else
                 r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
                                        "org.freedesktop.login1.Manager", method, &error, NULL, "s", session_id);

@@ -71,8 +71,7 @@ jws_alg key_default_alg(EVP_PKEY *key) {
         return a;
 }
 
-int jws_sign(EVP_PKEY *key, jws_alg alg, const uint8_t *input, size_t input_len, uint8_t **ret,
-             size_t *ret_len) {
+int jws_sign(EVP_PKEY *key, jws_alg alg, const uint8_t *input, size_t input_len, uint8_t **ret, size_t *ret_len) {
         EVP_MD_CTX *md = NULL;
         EVP_PKEY_CTX *pctx = NULL;
         const EVP_MD *digest = NULL;

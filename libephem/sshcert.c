@@ -198,8 +198,8 @@ static int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_
                 return -EBADMSG;
         for (size_t i = 0; i < len; i++) {
                 char ch = in[i];
-                bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
-                          ch == '/' || (ch == '=' && i >= len - 2);
+                bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                          ch == '+' || ch == '/' || (ch == '=' && i >= len - 2);
                 if (!ok)
                         return -EBADMSG;
         }
@@ -295,7 +295,8 @@ int sshcert_key_fingerprint(const char *key_line, char ret[SSHCERT_FP_LEN + 1]) 
         if (strncmp(key_line, "SHA256:", 7) == 0) {
                 /* ssh-keygen's form: 43 characters of unpadded standard base64. */
                 if (strlen(key_line) != SSHCERT_FP_LEN ||
-                    strspn(key_line + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != SSHCERT_FP_LEN - 7)
+                    strspn(key_line + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") !=
+                            SSHCERT_FP_LEN - 7)
                         return -EINVAL;
                 strcpy(ret, key_line);
                 return 0;

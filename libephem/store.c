@@ -229,8 +229,8 @@ static int write_record(const ephem_config *c, const store_dirs *d, const user_r
         return 0;
 }
 
-int store_user_put(const ephem_config *c, const char *name, const gid_t *groups, size_t n_groups,
-                   int64_t expires, int64_t now, bool *ret_created, char *detail, size_t detail_size) {
+int store_user_put(const ephem_config *c, const char *name, const gid_t *groups, size_t n_groups, int64_t expires,
+                   int64_t now, bool *ret_created, char *detail, size_t detail_size) {
         _cleanup_(store_dirs_close) store_dirs d = { -1, -1, -1, -1 };
         user_record r, old;
         char uidname[16];
@@ -334,7 +334,8 @@ int store_user_list(const ephem_config *c, user_record **ret, size_t *ret_n) {
                 return negative_errno();
         while ((de = readdir(dir))) {
                 user_record r, *nl;
-                if (!user_name_valid(de->d_name) || read_at(c, dirfd(dir), de->d_name, &r) < 0 || !streq(r.name, de->d_name))
+                if (!user_name_valid(de->d_name) || read_at(c, dirfd(dir), de->d_name, &r) < 0 ||
+                    !streq(r.name, de->d_name))
                         continue;
                 nl = realloc(list, (n + 1) * sizeof(*nl));
                 if (!nl) {
@@ -583,8 +584,11 @@ int store_gc(const ephem_config *c, int64_t now, gc_stats *ret) {
                     login_pending_for_user(c->state_dir, r->name, now, (int64_t) c->leeway))
                         continue;
                 if (store_user_remove(c, r->name, now) == 0) {
-                        audit_record a = { .event = AUDIT_USER_REMOVED, .identifier = "ephem", .user = r->name,
-                                           .uid = (int64_t) r->uid, .detail = "expired without a live session" };
+                        audit_record a = { .event = AUDIT_USER_REMOVED,
+                                           .identifier = "ephem",
+                                           .user = r->name,
+                                           .uid = (int64_t) r->uid,
+                                           .detail = "expired without a live session" };
                         audit_emit(&a);
                         st.users_removed++;
                 }

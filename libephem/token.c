@@ -103,8 +103,8 @@ const char *token_claim_string(const ephem_token *t, const char *path) {
         return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static ephem_reason decode_part(const char *s, size_t len, size_t max_json, json_t **ret,
-                                const char *what, ephem_verdict *v) {
+static ephem_reason decode_part(const char *s, size_t len, size_t max_json, json_t **ret, const char *what,
+                                ephem_verdict *v) {
         _cleanup_free_ uint8_t *raw = NULL;
         size_t rawlen;
         ephem_reason r;
@@ -147,7 +147,8 @@ static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verd
                 return refuse(v, EPHEM_R_ALG_UNSUPPORTED, "alg is not ES256, ES384, RS256, PS256 or EdDSA");
 
         for (size_t i = 0; i < ELEMENTSOF(forbidden_header); i++)
-                if (json_object_get(t->header, forbidden_header[i]) && !(o->allow_jwk && streq(forbidden_header[i], "jwk")))
+                if (json_object_get(t->header, forbidden_header[i]) &&
+                    !(o->allow_jwk && streq(forbidden_header[i], "jwk")))
                         return refuse(v, EPHEM_R_HEADER_FORBIDDEN, "header parameter '%s'", forbidden_header[i]);
 
         if (typ) {
@@ -169,8 +170,7 @@ static ephem_reason check_header(ephem_token *t, const parse_opts *o, ephem_verd
         } else if (o->required_typ)
                 return refuse(v, EPHEM_R_TYP, "typ %s is required", o->required_typ);
         if (kid) {
-                if (!json_is_string(kid) || json_string_length(kid) == 0 ||
-                    json_string_length(kid) > KEY_KID_MAX ||
+                if (!json_is_string(kid) || json_string_length(kid) == 0 || json_string_length(kid) > KEY_KID_MAX ||
                     strlen(json_string_value(kid)) != json_string_length(kid))
                         return refuse(v, EPHEM_R_HEADER_INVALID, "kid is not a string of 1 to %u bytes", KEY_KID_MAX);
                 t->kid = json_string_value(kid);
@@ -271,7 +271,8 @@ static ephem_reason parse(const char *s, size_t len, const parse_opts *o, ephem_
                 goto fail;
         k = b64url_decode(d2 + 1, len - (size_t) (d2 + 1 - s), &t->signature, &t->signature_len);
         if (k < 0) {
-                r = k == -ENOMEM ? refuse(v, EPHEM_R_INTERNAL, "out of memory") : refuse(v, EPHEM_R_BASE64, "signature");
+                r = k == -ENOMEM ? refuse(v, EPHEM_R_INTERNAL, "out of memory")
+                                 : refuse(v, EPHEM_R_BASE64, "signature");
                 goto fail;
         }
         if (!payload_bounded(t->claims, o->array_max, &what)) {
@@ -292,7 +293,9 @@ ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token 
 }
 
 ephem_reason token_parse_dpop(const char *s, size_t len, size_t max_len, ephem_token **ret, ephem_verdict *v) {
-        parse_opts o = { .max_len = max_len, .array_max = CLAIM_ARRAY_MAX, .required_typ = "dpop+jwt", .allow_jwk = true };
+        parse_opts o = {
+                .max_len = max_len, .array_max = CLAIM_ARRAY_MAX, .required_typ = "dpop+jwt", .allow_jwk = true
+        };
         return parse(s, len, &o, ret, v);
 }
 
@@ -319,10 +322,10 @@ static ephem_reason select_key(ephem_token *t, const keyset *ks, ephem_verdict *
                 if (candidates > 1)
                         return refuse(v, EPHEM_R_KID_REQUIRED, NULL);
                 if (!found)
-                        return refuse(v, EPHEM_R_ALG_KEY_MISMATCH, "no %s key for the issuer", jws_alg_to_string(t->alg));
+                        return refuse(v, EPHEM_R_ALG_KEY_MISMATCH, "no %s key for the issuer",
+                                      jws_alg_to_string(t->alg));
         }
-        if (!key_type_allows(found->type, t->alg) ||
-            (found->pinned != JWS_ALG_INVALID && found->pinned != t->alg))
+        if (!key_type_allows(found->type, t->alg) || (found->pinned != JWS_ALG_INVALID && found->pinned != t->alg))
                 return refuse(v, EPHEM_R_ALG_KEY_MISMATCH, "alg %s with a %s key", jws_alg_to_string(t->alg),
                               key_type_to_string(found->type));
         t->key = found;
@@ -342,8 +345,7 @@ static ephem_reason check_signature(const ephem_token *t, const char *s, size_t 
         return EPHEM_OK;
 }
 
-static ephem_reason check_string_claim(const ephem_token *t, const char *name, size_t max,
-                                       ephem_verdict *v) {
+static ephem_reason check_string_claim(const ephem_token *t, const char *name, size_t max, ephem_verdict *v) {
         const json_t *c = json_object_get(t->claims, name);
 
         if (!c)
@@ -359,8 +361,7 @@ static ephem_reason check_string_claim(const ephem_token *t, const char *name, s
         return EPHEM_OK;
 }
 
-static ephem_reason check_time_claim(const ephem_token *t, const char *name, bool required,
-                                     ephem_verdict *v) {
+static ephem_reason check_time_claim(const ephem_token *t, const char *name, bool required, ephem_verdict *v) {
         const json_t *c = json_object_get(t->claims, name);
         int64_t dummy;
 
@@ -387,7 +388,7 @@ static ephem_reason check_audience(const ephem_config *c, ephem_token *t, ephem_
                 return refuse(v, EPHEM_R_CLAIM_MISSING, "claim 'aud'");
         if (json_is_string(aud))
                 return (t->audience = audience_matches(c, json_string_value(aud))) ? EPHEM_OK
-                                                                                    : refuse(v, EPHEM_R_AUDIENCE, NULL);
+                                                                                   : refuse(v, EPHEM_R_AUDIENCE, NULL);
         if (!json_is_array(aud) || json_array_size(aud) == 0)
                 return refuse(v, EPHEM_R_CLAIM_TYPE, "claim 'aud' is neither a string nor a non-empty array");
         if (json_array_size(aud) > CLAIM_AUD_MAX)
@@ -410,7 +411,8 @@ static ephem_reason check_claims(const ephem_config *c, ephem_token *t, int64_t 
         int64_t start;
 
         if ((r = check_string_claim(t, "sub", CLAIM_ID_MAX, v)) != EPHEM_OK ||
-            ((has_jti || !t->issuer->jti_optional) && (r = check_string_claim(t, "jti", CLAIM_JTI_MAX, v)) != EPHEM_OK) ||
+            ((has_jti || !t->issuer->jti_optional) &&
+             (r = check_string_claim(t, "jti", CLAIM_JTI_MAX, v)) != EPHEM_OK) ||
             (r = check_time_claim(t, "exp", true, v)) != EPHEM_OK ||
             (r = check_time_claim(t, "iat", !t->issuer->iat_optional, v)) != EPHEM_OK ||
             (r = check_time_claim(t, "nbf", false, v)) != EPHEM_OK)

@@ -43,8 +43,8 @@ NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *e
 NSS_FN(setgrent)(int stayopen);
 NSS_FN(endgrent)(void);
 NSS_FN(getgrent_r)(struct group *gr, char *buf, size_t buflen, int *errnop);
-NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
-                       long int limit, int *errnop);
+NSS_FN(initgroups_dyn)
+(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp, long int limit, int *errnop);
 
 /* Saves errno on entry and puts it back on every return. */
 static inline void restore_errno(const int *saved) {
@@ -69,8 +69,8 @@ static inline void errno_guard_done(errno_guard *g) {
         if (g->report != 0)
                 *g->errnop = g->report;
 }
-#define PROTECT_ERRNO_REPORT(errnop)                                                        \
-        _cleanup_(errno_guard_done) errno_guard errno_guard_ = { errno, (errnop), 0 };       \
+#define PROTECT_ERRNO_REPORT(errnop)                                                   \
+        _cleanup_(errno_guard_done) errno_guard errno_guard_ = { errno, (errnop), 0 }; \
         (errnop) = &errno_guard_.report
 
 /* ---- configuration snapshot, shared by threads, reloaded when the file changes ---- */
@@ -192,8 +192,7 @@ static size_t passwd_size(const user_record *r) {
         return strlen(r->name) + 1 + 2 + strlen(r->gecos) + 1 + strlen(r->home) + 1 + strlen(r->shell) + 1;
 }
 
-static enum nss_status fill_passwd(const user_record *r, struct passwd *pwd, char *buf, size_t buflen,
-                                   int *errnop) {
+static enum nss_status fill_passwd(const user_record *r, struct passwd *pwd, char *buf, size_t buflen, int *errnop) {
         bufalloc b = { buf, buflen };
 
         /* The whole size first: nothing is written unless everything fits. */
@@ -322,16 +321,15 @@ static void cache_put(unsigned long generation, const struct stat *st, const use
 
 /* The record at path: from the cache when the file is unchanged, else read and
  * checked (and then cached). */
-static int record_at(const snapshot *snap, const char *path, int (*read_fn)(const snapshot *, user_record *, const void *),
-                     const void *key, user_record *ret) {
+static int record_at(const snapshot *snap, const char *path,
+                     int (*read_fn)(const snapshot *, user_record *, const void *), const void *key, user_record *ret) {
         struct stat st;
         int k;
 
         if (lstat(path, &st) < 0)
                 return negative_errno();
         /* Anything but a root-owned regular file goes to the reader, which refuses it. */
-        if (S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
-            cache_get(snap->generation, &st, ret))
+        if (S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) && cache_get(snap->generation, &st, ret))
                 return 0;
         k = read_fn(snap, ret, key);
         if (k == 0)
@@ -476,8 +474,8 @@ NSS_FN(getgrgid_r)(gid_t gid, struct group *gr, char *buf, size_t buflen, int *e
         return fill_group(&r, gr, buf, buflen, errnop);
 }
 
-NSS_FN(initgroups_dyn)(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
-                       long int limit, int *errnop) {
+NSS_FN(initgroups_dyn)
+(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp, long int limit, int *errnop) {
         PROTECT_ERRNO_REPORT(errnop);
         _cleanup_snapshot_ snapshot *s = snapshot_get();
         user_record r;
@@ -586,8 +584,7 @@ static enum nss_status enum_close(enumeration *e) {
 
 typedef enum nss_status (*fill_fn)(const user_record *r, void *result, char *buf, size_t buflen, int *errnop);
 
-static enum nss_status enum_next(enumeration *e, fill_fn fill, void *result, char *buf, size_t buflen,
-                                 int *errnop) {
+static enum nss_status enum_next(enumeration *e, fill_fn fill, void *result, char *buf, size_t buflen, int *errnop) {
         enum nss_status st = NSS_STATUS_NOTFOUND;
         struct dirent *de;
 

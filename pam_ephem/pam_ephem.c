@@ -106,8 +106,11 @@ static int ctx_config(pam_ctx *ctx, int argc, const char **argv) {
         }
         r = config_load(config_path_from_args(argc, argv), argc, argv, &c, &err);
         if (r < 0) {
-                audit_record a = { .event = AUDIT_CONFIG_ERROR, .reason = EPHEM_R_CONFIG, .identifier = "pam_ephem",
-                                   .detail = err.message, .uid = -1 };
+                audit_record a = { .event = AUDIT_CONFIG_ERROR,
+                                   .reason = EPHEM_R_CONFIG,
+                                   .identifier = "pam_ephem",
+                                   .detail = err.message,
+                                   .uid = -1 };
                 if (err.line)
                         pam_syslog(ctx->pamh, LOG_ERR, "configuration, line %u: %s", err.line, err.message);
                 else
@@ -319,8 +322,9 @@ static ephem_reason check_possession(pam_ctx *ctx, const ephem_token *t, const e
         }
         if (strlen(proof) == OPENSSH_ANSWER_LIMIT) {
                 v->reason = EPHEM_R_DPOP_INVALID;
-                (void) snprintf(v->detail, sizeof(v->detail),
-                                "the proof is 1023 bytes, the OpenSSH client's limit: probably cut off (use an EC or Ed25519 key)");
+                (void) snprintf(
+                        v->detail, sizeof(v->detail),
+                        "the proof is 1023 bytes, the OpenSSH client's limit: probably cut off (use an EC or Ed25519 key)");
                 return v->reason;
         }
         e = (dpop_expect){ .htu = htu, .nonce = nonce, .ath = ath, .jkt = jkt, .now = (int64_t) time(NULL) };
@@ -355,7 +359,8 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         r = breakglass_use(c, ctx->user, code, &number, detail, sizeof(detail));
         if (r != EPHEM_OK)
                 return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, r, detail,
-                            r == EPHEM_R_BREAKGLASS_STORE || r == EPHEM_R_STATE ? PAM_AUTHINFO_UNAVAIL : reason_to_pam(r));
+                            r == EPHEM_R_BREAKGLASS_STORE || r == EPHEM_R_STATE ? PAM_AUTHINFO_UNAVAIL
+                                                                                : reason_to_pam(r));
         /* Burned and durable: from here on, a failure wastes the code (fail closed). */
         breakglass_note_use(c, ctx->user, number, ctx->rhost, now);
 
@@ -365,8 +370,9 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
                 k = store_user_put(c, ctx->user, NULL, 0, now + (int64_t) c->breakglass_session, now, &created, detail,
                                    sizeof(detail));
                 if (k < 0)
-                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL, k == -EADDRINUSE ? EPHEM_R_USER_COLLISION : EPHEM_R_STATE,
-                                    detail, k == -EADDRINUSE ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
+                        return deny(ctx, AUDIT_AUTH_DENIED, NULL, NULL,
+                                    k == -EADDRINUSE ? EPHEM_R_USER_COLLISION : EPHEM_R_STATE, detail,
+                                    k == -EADDRINUSE ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL);
         }
         strcpy(rec.user, ctx->user);
         if (token_fingerprint(jti, strlen(jti), rec.fingerprint) < 0)
@@ -385,8 +391,8 @@ static int authenticate_code(pam_ctx *ctx, const char *code) {
         rec.auth_time = now;
         rec.max_session = c->breakglass_session;
         rec.breakglass = true;
-        if (!(rec.issuer = strdup("breakglass")) || !(rec.iss = strdup("breakglass-code")) || !(rec.sub = strdup(sub)) ||
-            !(rec.jti = strdup(jti)) || !(rec.rule = strdup("breakglass")))
+        if (!(rec.issuer = strdup("breakglass")) || !(rec.iss = strdup("breakglass-code")) ||
+            !(rec.sub = strdup(sub)) || !(rec.jti = strdup(jti)) || !(rec.rule = strdup("breakglass")))
                 return PAM_BUF_ERR;
         k = login_record_save(c->state_dir, &rec);
         if (k < 0)
@@ -621,8 +627,7 @@ _public_ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags _unused_,
                 return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, rec.fingerprint, EPHEM_R_USER_NOT_ALLOWED,
                             "the accepted token was for another user", PAM_PERM_DENIED);
         if (now > rec.exp + (int64_t) ctx.config->leeway)
-                return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, rec.fingerprint, EPHEM_R_EXPIRED, NULL,
-                            PAM_ACCT_EXPIRED);
+                return deny(&ctx, AUDIT_ACCOUNT_DENIED, NULL, rec.fingerprint, EPHEM_R_EXPIRED, NULL, PAM_ACCT_EXPIRED);
         {
                 char detail[192];
                 if (revocation_check(ctx.config, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail,
@@ -705,20 +710,24 @@ static ephem_reason certificate_login(pam_ctx *ctx, int64_t now, login_record *r
 
         k = info ? sshcert_from_auth_info(info, cert) : -ENOENT;
         if (k == -ENOENT)
-                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "no ephem token or certificate was accepted");
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED,
+                                   "no ephem token or certificate was accepted");
         if (k < 0)
                 return cert_refuse(detail, size, EPHEM_R_MALFORMED, "the accepted certificate cannot be parsed");
         if (cert->cert_type != 1)
                 return cert_refuse(detail, size, EPHEM_R_CLAIM_TYPE, "not a user certificate");
         ca = config_find_ca(c, cert->ca_fingerprint);
         if (!ca)
-                return cert_refuse(detail, size, EPHEM_R_ISSUER_UNKNOWN, "CA %s has no [ca] section", cert->ca_fingerprint);
+                return cert_refuse(detail, size, EPHEM_R_ISSUER_UNKNOWN, "CA %s has no [ca] section",
+                                   cert->ca_fingerprint);
         if (!sshcert_has_principal(cert, ctx->user))
-                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "the certificate does not name %s", ctx->user);
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "the certificate does not name %s",
+                                   ctx->user);
         for (char **p = ca->principals; *p && !allowed; p++)
                 allowed = fnmatch(*p, ctx->user, FNM_PATHNAME | FNM_PERIOD) == 0;
         if (!allowed || !ctx->transient)
-                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "[ca %s] may not issue for %s", ca->name, ctx->user);
+                return cert_refuse(detail, size, EPHEM_R_USER_NOT_ALLOWED, "[ca %s] may not issue for %s", ca->name,
+                                   ctx->user);
         if (cert->valid_before > (uint64_t) INT64_MAX || cert->valid_after >= cert->valid_before)
                 return cert_refuse(detail, size, EPHEM_R_LIFETIME, "the certificate is valid forever");
         if ((uint64_t) now + c->leeway < cert->valid_after)
@@ -807,7 +816,8 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 if (k < 0)
                         return session_fail(ctx, NULL, EPHEM_R_STATE, "login record unreadable");
                 if (!streq(rec.user, ctx->user))
-                        return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED, "the accepted token was for another user");
+                        return session_fail(ctx, &rec, EPHEM_R_USER_NOT_ALLOWED,
+                                            "the accepted token was for another user");
         }
         if (revocation_check(c, rec.iss, rec.sub, rec.jti, rec.user, rec.fingerprint, now, detail, sizeof(detail)))
                 return session_fail(ctx, &rec, EPHEM_R_REVOKED, detail);
@@ -858,9 +868,10 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         s.warn_at = s.deadline - (int64_t) c->warn_before;
         s.leader = getpid();
         s.leader_start = process_start_time(s.leader);
-        if (!(s.issuer = strdup(strempty(rec.issuer))) || !(s.iss = strdup(strempty(rec.iss))) || !(s.sub = strdup(strempty(rec.sub))) ||
-            !(s.jti = strdup(rec.jti)) || !(s.rule = strdup(strempty(rec.rule))) ||
-            !(s.service = strdup(strempty(ctx->service))) || !(s.rhost = strdup(strempty(ctx->rhost))))
+        if (!(s.issuer = strdup(strempty(rec.issuer))) || !(s.iss = strdup(strempty(rec.iss))) ||
+            !(s.sub = strdup(strempty(rec.sub))) || !(s.jti = strdup(rec.jti)) ||
+            !(s.rule = strdup(strempty(rec.rule))) || !(s.service = strdup(strempty(ctx->service))) ||
+            !(s.rhost = strdup(strempty(ctx->rhost))))
                 return PAM_BUF_ERR;
         k = random_hex(s.id, SESSION_ID_LEN / 2);
         if (k < 0)
@@ -885,9 +896,10 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 k = cgroup_session_create(s.id, s.cgroup, sizeof(s.cgroup));
                 if (k < 0) {
                         s.cgroup[0] = '\0';
-                        pam_syslog(ctx->pamh, LOG_WARNING,
-                                   "no writable cgroup v2 with cgroup.kill (%s): the cut-off falls back to the UID and session id",
-                                   strerror(-k));
+                        pam_syslog(
+                                ctx->pamh, LOG_WARNING,
+                                "no writable cgroup v2 with cgroup.kill (%s): the cut-off falls back to the UID and session id",
+                                strerror(-k));
                 }
         }
 
@@ -924,10 +936,13 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
             putenvf(ctx->pamh, "EPHEM_EXPIRES_AT", "%" PRId64, s.deadline) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_DEADLINE_REASON", "%s", s.deadline_reason) != PAM_SUCCESS ||
             putenvf(ctx->pamh, "EPHEM_STATUS_FILE", "%s/status/%s", c->state_dir, s.id) != PAM_SUCCESS ||
-            putenvf(ctx->pamh, "EPHEM_ISS", "%s", sanitize_for_log(s.iss, clean_iss, sizeof(clean_iss))) != PAM_SUCCESS ||
-            putenvf(ctx->pamh, "EPHEM_SUB", "%s", sanitize_for_log(s.sub, clean_sub, sizeof(clean_sub))) != PAM_SUCCESS ||
-            (rec.act_chain && putenvf(ctx->pamh, "EPHEM_ACT_CHAIN", "%s", sanitize_for_log(rec.act_chain, clean_chain,
-                                                                                             sizeof(clean_chain))) != PAM_SUCCESS))
+            putenvf(ctx->pamh, "EPHEM_ISS", "%s", sanitize_for_log(s.iss, clean_iss, sizeof(clean_iss))) !=
+                    PAM_SUCCESS ||
+            putenvf(ctx->pamh, "EPHEM_SUB", "%s", sanitize_for_log(s.sub, clean_sub, sizeof(clean_sub))) !=
+                    PAM_SUCCESS ||
+            (rec.act_chain &&
+             putenvf(ctx->pamh, "EPHEM_ACT_CHAIN", "%s",
+                     sanitize_for_log(rec.act_chain, clean_chain, sizeof(clean_chain))) != PAM_SUCCESS))
                 return PAM_BUF_ERR;
         /* close_session runs in this process: it trusts this copy of the id, not the
          * PAM environment, which pam_env (user_readenv) lets the user's files change. */

@@ -37,7 +37,7 @@ typedef struct audit_record {
         const char *identifier; /* SYSLOG_IDENTIFIER: "pam_ephem", "ephemctl", ... */
         const char *service;    /* PAM service */
         const char *user;
-        int64_t uid;            /* -1: none */
+        int64_t uid; /* -1: none */
         const char *rhost;
         const char *iss, *sub, *jti, *issuer, *rule;
         const char *fingerprint;
@@ -46,14 +46,14 @@ typedef struct audit_record {
         const char *intent;
         const char *agent_type, *agent_owner, *agent_purpose, *risk_tier;
         const char *cert_key_id, *cert_serial, *ca_fingerprint; /* OpenSSH certificate logins */
-        const char *cutoff;     /* session_open: how the session will be ended (logind, cgroup, uid) */
-        int64_t exp, iat;       /* 0: none */
-        int64_t deadline;       /* 0: none */
-        int64_t extra_num;      /* event-specific figure (e.g. entries applied) */
-        int64_t revoked_at;     /* session_revoked: when the revocation was recorded (usec) */
+        const char *cutoff; /* session_open: how the session will be ended (logind, cgroup, uid) */
+        int64_t exp, iat;   /* 0: none */
+        int64_t deadline;   /* 0: none */
+        int64_t extra_num;  /* event-specific figure (e.g. entries applied) */
+        int64_t revoked_at; /* session_revoked: when the revocation was recorded (usec) */
 } audit_record;
 
-const char *audit_event_name(audit_event e);      /* "auth_ok", ... */
+const char *audit_event_name(audit_event e);       /* "auth_ok", ... */
 const char *audit_event_message_id(audit_event e); /* 32 hex digits */
 
 /* Emits the record to journald, or to syslog(LOG_AUTHPRIV) when journald is not

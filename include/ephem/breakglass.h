@@ -45,8 +45,8 @@ bool breakglass_looks_like_code(const char *answer);
  * EPHEM_R_RATE_LIMITED, EPHEM_R_BREAKGLASS_STORE (the code files are unsafe or
  * unreadable: every code is refused), EPHEM_R_INTERNAL; detail says more.
  */
-ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code,
-                            unsigned *ret_number, char *detail, size_t detail_size);
+ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code, unsigned *ret_number,
+                            char *detail, size_t detail_size);
 
 /* Generates `count` codes for `account`, writes their hashes and returns the codes
  * (an array of strings to wipe and free, see breakglass_codes_free()) and their

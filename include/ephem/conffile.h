@@ -26,15 +26,13 @@ typedef struct conf_error {
         char message[CONF_ERROR_MAX];
 } conf_error;
 
-void conf_error_set(conf_error *err, unsigned line, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+void conf_error_set(conf_error *err, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Called once per assignment. section is "" before any header; section_arg is ""
  * when the header has none. Return 0 to go on, or a negative errno (with err set)
  * to stop. */
-typedef int (*conf_assignment_fn)(const char *section, const char *section_arg,
-                                  const char *key, const char *value, unsigned line,
-                                  void *userdata, conf_error *err);
+typedef int (*conf_assignment_fn)(const char *section, const char *section_arg, const char *key, const char *value,
+                                  unsigned line, void *userdata, conf_error *err);
 
 /* Parses `text` (NUL-terminated). Returns 0 or the first negative error, with err set. */
 int conf_parse(const char *text, conf_assignment_fn fn, void *userdata, conf_error *err);

@@ -32,19 +32,19 @@
 #define CONFIG_MAX_ISSUERS 64u
 #define DELEGATION_MAX_DEPTH 8u /* act nesting ephem parses at all */
 #define CONFIG_MAX_RULES 256u
-#define CONFIG_MAX_LIST 64u          /* words in one list value */
+#define CONFIG_MAX_LIST 64u           /* words in one list value */
 #define TOKEN_MAX_LENGTH_LIMIT 65536u /* the highest max_token_length one may configure */
 
 typedef struct ephem_issuer {
-        char *name;      /* the section's argument: [issuer NAME] */
-        char *iss;       /* the exact "iss" value */
+        char *name; /* the section's argument: [issuer NAME] */
+        char *iss;  /* the exact "iss" value */
         char *keys_path;
-        unsigned algorithms; /* bit set of 1 << jws_alg */
+        unsigned algorithms;         /* bit set of 1 << jws_alg */
         uint64_t max_token_lifetime; /* 0: the host's */
         bool breakglass;
         bool dpop_required; /* dpop = required: only key-bound tokens, with a proof */
-        bool jti_optional; /* optional_claims = jti: single use keyed by the token's hash instead */
-        bool iat_optional; /* optional_claims = iat: the lifetime counts from now instead */
+        bool jti_optional;  /* optional_claims = jti: single use keyed by the token's hash instead */
+        bool iat_optional;  /* optional_claims = iat: the lifetime counts from now instead */
         unsigned line;
 
         /* Loaded on first use: most logins need one issuer's keys only. */
@@ -55,7 +55,7 @@ typedef struct ephem_issuer {
 } ephem_issuer;
 
 typedef struct claim_match {
-        char *claim; /* a claim name, or a path "a/b" into nested objects */
+        char *claim;     /* a claim name, or a path "a/b" into nested objects */
         char **patterns; /* the value must glob-match one of these */
 } claim_match;
 
@@ -64,9 +64,9 @@ typedef struct ephem_rule {
         char **issuers; /* issuer section names */
         claim_match *matches;
         size_t n_matches;
-        char **logins; /* patterns, with ${claim} substitution */
-        char **groups; /* supplementary host groups */
-        uint64_t max_session; /* 0: not limited by the rule */
+        char **logins;           /* patterns, with ${claim} substitution */
+        char **groups;           /* supplementary host groups */
+        uint64_t max_session;    /* 0: not limited by the rule */
         unsigned max_delegation; /* act chain depth allowed (0: no delegated tokens) */
         char **actors;           /* patterns the current actor (act.sub) must match; NULL: any */
         bool dpop_required;
@@ -96,7 +96,7 @@ typedef struct ephem_config {
         const char *state_dir; /* == users.state_dir, which the NSS module reads too */
         char *revocation_dir;  /* persistent: a revoked token must stay revoked across a reboot */
         char *cutoff_helper;
-        uint64_t warn_before;  /* seconds of warning before a cut-off */
+        uint64_t warn_before; /* seconds of warning before a cut-off */
         bool debug;
         userconf users;
         char **breakglass_accounts;  /* [breakglass] accounts: who may use codes */

@@ -38,8 +38,8 @@
 typedef struct dpop_expect {
         const char *htu;
         const char *nonce;
-        const char *ath;   /* dpop_ath() of the token as presented */
-        const char *jkt;   /* from the token's cnf */
+        const char *ath; /* dpop_ath() of the token as presented */
+        const char *jkt; /* from the token's cnf */
         int64_t now;
 } dpop_expect;
 

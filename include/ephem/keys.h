@@ -42,8 +42,8 @@ typedef enum key_type {
 typedef struct ephem_key {
         EVP_PKEY *pkey;
         key_type type;
-        char *kid;       /* NULL when the key has none (PEM) */
-        jws_alg pinned;  /* the JWK's "alg", or JWS_ALG_INVALID */
+        char *kid;                               /* NULL when the key has none (PEM) */
+        jws_alg pinned;                          /* the JWK's "alg", or JWS_ALG_INVALID */
         char thumbprint[JWK_THUMBPRINT_LEN + 1]; /* RFC 7638 */
 } ephem_key;
 
@@ -98,16 +98,15 @@ void ephem_key_done(ephem_key *k);
  * caller has matched to the key). ECDSA signatures are the raw r||s of RFC 7518.
  * Returns 0 when valid, -EBADMSG when not, -ENOMEM/-EIO on internal failure.
  */
-int jws_verify(const ephem_key *k, jws_alg alg, const uint8_t *input, size_t input_len,
-               const uint8_t *sig, size_t sig_len);
+int jws_verify(const ephem_key *k, jws_alg alg, const uint8_t *input, size_t input_len, const uint8_t *sig,
+               size_t sig_len);
 
 /*
  * Signs `input` with a private key for JWS algorithm alg; ECDSA signatures come out
  * as raw r||s. For ephemctl mint and DPoP proofs; never used when verifying.
  * Returns 0 and a malloc'ed signature, -EINVAL (key does not suit alg), -ENOMEM, -EIO.
  */
-int jws_sign(EVP_PKEY *key, jws_alg alg, const uint8_t *input, size_t input_len, uint8_t **ret,
-             size_t *ret_len);
+int jws_sign(EVP_PKEY *key, jws_alg alg, const uint8_t *input, size_t input_len, uint8_t **ret, size_t *ret_len);
 
 /* Builds a compact JWS from a header and claims (both serialised compactly). */
 int jws_compact_sign(EVP_PKEY *key, jws_alg alg, const json_t *header, const json_t *claims, char **ret);

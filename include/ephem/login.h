@@ -33,8 +33,8 @@ typedef struct login_record {
 void login_record_done(login_record *r);
 
 /* Fills a record from a verified token, the login name and the allowing rule. */
-int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule,
-                            const char *user, int64_t now);
+int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule, const char *user,
+                            int64_t now);
 
 /* Gives the record a fresh random id and writes it. 0 or negative errno. */
 int login_record_save(const char *state_dir, login_record *r);

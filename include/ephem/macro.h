@@ -47,18 +47,18 @@ static inline void erase_and_freep(char **s) {
 #define _cleanup_erase_free_ _cleanup_(erase_and_freep)
 
 /* Returns the pointer and sets the variable to NULL: hands ownership on. */
-#define TAKE_PTR(p)                                 \
-        ({                                          \
-                __typeof__(p) _tp_ = (p);           \
-                (p) = NULL;                         \
-                _tp_;                               \
+#define TAKE_PTR(p)                       \
+        ({                                \
+                __typeof__(p) _tp_ = (p); \
+                (p) = NULL;               \
+                _tp_;                     \
         })
 
-#define TAKE_FD(fd)                                 \
-        ({                                          \
-                int _tfd_ = (fd);                   \
-                (fd) = -1;                          \
-                _tfd_;                              \
+#define TAKE_FD(fd)               \
+        ({                        \
+                int _tfd_ = (fd); \
+                (fd) = -1;        \
+                _tfd_;            \
         })
 
 /* Always < 0 (-EIO when errno is not a plausible error number): callers return it as

@@ -18,9 +18,8 @@ typedef void (*policy_trace_fn)(void *userdata, const char *line);
  * EPHEM_R_USER_NOT_ALLOWED (not a transient name, or no rule allows it), with v
  * filled. `trace` may be NULL.
  */
-ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const char *user,
-                           const ephem_rule **ret_rule, ephem_verdict *v, policy_trace_fn trace,
-                           void *userdata);
+ephem_reason policy_decide(const ephem_config *c, const ephem_token *t, const char *user, const ephem_rule **ret_rule,
+                           ephem_verdict *v, policy_trace_fn trace, void *userdata);
 
 /* Whether a claim value (string, integer, boolean, or an array of those: any element)
  * matches one of the glob patterns. */

@@ -15,8 +15,7 @@
  * Returns 0 for a first use, -EEXIST for a replay, or another negative errno
  * (state directory unusable): the caller must deny in every case but 0.
  */
-int replay_register(const char *state_dir, const char *iss, const char *jti, int64_t forget_after,
-                    int64_t now);
+int replay_register(const char *state_dir, const char *iss, const char *jti, int64_t forget_after, int64_t now);
 
 /* Removes entries that may be forgotten at `now`, in every shard. Returns the number
  * removed or a negative errno. */

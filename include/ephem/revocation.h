@@ -35,13 +35,11 @@ revocation_kind revocation_kind_from_string(const char *s); /* _REVOKE_KIND_MAX 
 
 /* The file name of an entry: hex SHA-256 over kind, iss and value. For user and fp,
  * iss is ignored (""); for issuer, value is the iss. 0 or -errno. */
-int revocation_entry_name(revocation_kind k, const char *iss, const char *value,
-                          char ret[REVOCATION_NAME_LEN + 1]);
+int revocation_entry_name(revocation_kind k, const char *iss, const char *value, char ret[REVOCATION_NAME_LEN + 1]);
 
 /* Adds an entry, kept until `until` (0: until removed by hand). 0 or -errno. */
 int revocation_add(const ephem_config *c, revocation_kind k, const char *iss, const char *value, int64_t until,
                    const char *source, int64_t now);
-
 
 typedef struct revocation_entry {
         revocation_kind kind;
@@ -56,8 +54,8 @@ typedef struct revocation_entry {
  * *ret_entry (optional) receives the matching entry (when it was added, by whom).
  * The fingerprint may be NULL. Errors reading the directory count as revoked (fail
  * closed) and say so in detail; *ret_entry is then zeroed. */
-bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti,
-                            const char *user, const char *fingerprint, int64_t now, char *detail, size_t detail_size,
+bool revocation_check_entry(const ephem_config *c, const char *iss, const char *sub, const char *jti, const char *user,
+                            const char *fingerprint, int64_t now, char *detail, size_t detail_size,
                             revocation_entry *ret_entry);
 
 static inline bool revocation_check(const ephem_config *c, const char *iss, const char *sub, const char *jti,
@@ -67,8 +65,8 @@ static inline bool revocation_check(const ephem_config *c, const char *iss, cons
 }
 
 /* The entry names of a login's items, for a helper watching the directory. */
-int revocation_names_for(const char *iss, const char *sub, const char *jti, const char *user,
-                         const char *fingerprint, char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1]);
+int revocation_names_for(const char *iss, const char *sub, const char *jti, const char *user, const char *fingerprint,
+                         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1]);
 
 /* Opens (creating) the revocation directory. fd or -errno. */
 int revocation_dir_open(const ephem_config *c);
@@ -87,5 +85,5 @@ int revocation_gc(const ephem_config *c, int64_t now);
  * An older document than the last one applied for the issuer is refused (no
  * rollback). Returns EPHEM_OK with *ret_added, or a reason (v filled).
  */
-ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t len, int64_t now,
-                                       unsigned *ret_added, ephem_verdict *v);
+ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t len, int64_t now, unsigned *ret_added,
+                                       ephem_verdict *v);

@@ -27,8 +27,7 @@
  *   -errno    any other open/read error
  * and leaves the outputs untouched. `ret_st` (optional) receives the file's stat.
  */
-int safe_read_file(const char *path, size_t max_size, char **ret, size_t *ret_size,
-                   struct stat *ret_st);
+int safe_read_file(const char *path, size_t max_size, char **ret, size_t *ret_size, struct stat *ret_st);
 
 /* A sentence for the errors above, for admin-facing messages. */
 const char *safe_read_strerror(int r);

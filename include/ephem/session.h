@@ -25,8 +25,8 @@ typedef struct session_record {
         char id[SESSION_ID_LEN + 1];
         char user[USER_NAME_MAX + 1];
         uid_t uid;
-        pid_t leader;           /* the process that opened the session (sshd's monitor) */
-        uint64_t leader_start;  /* its start time, against PID reuse */
+        pid_t leader;          /* the process that opened the session (sshd's monitor) */
+        uint64_t leader_start; /* its start time, against PID reuse */
         int64_t start, deadline, warn_at;
         char deadline_reason[24]; /* token_expiry, max_session, breakglass */
         char fingerprint[TOKEN_FP_LEN + 1];
@@ -34,7 +34,7 @@ typedef struct session_record {
         char cgroup[SESSION_CGROUP_MAX]; /* absolute path, "" when none */
         char logind[64];                 /* logind session id, "" when none */
         bool breakglass;
-        char *command;                   /* forced command for ephem-shell; NULL: none */
+        char *command; /* forced command for ephem-shell; NULL: none */
 } session_record;
 
 void session_record_done(session_record *r);

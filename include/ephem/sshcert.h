@@ -20,16 +20,16 @@
 #define SSHCERT_FP_LEN 50u /* "SHA256:" + 43 base64 characters */
 
 typedef struct sshcert {
-        char key_type[64];        /* e.g. ssh-ed25519-cert-v01@openssh.com */
+        char key_type[64]; /* e.g. ssh-ed25519-cert-v01@openssh.com */
         uint64_t serial;
-        uint32_t cert_type;       /* 1 user, 2 host */
+        uint32_t cert_type; /* 1 user, 2 host */
         char key_id[SSHCERT_STRING_MAX + 1];
-        char **principals;        /* NULL-terminated; empty list: any principal */
+        char **principals; /* NULL-terminated; empty list: any principal */
         size_t n_principals;
         uint64_t valid_after, valid_before;
-        size_t n_critical_options; /* force-command, source-address, ... */
-        char **critical_options;   /* their names */
-        char **extensions;         /* names: permit-pty, ... */
+        size_t n_critical_options;               /* force-command, source-address, ... */
+        char **critical_options;                 /* their names */
+        char **extensions;                       /* names: permit-pty, ... */
         char ca_fingerprint[SSHCERT_FP_LEN + 1]; /* SHA256:... of the signature key, as ssh-keygen -l prints */
         char cert_fingerprint[SSHCERT_FP_LEN + 1];
 } sshcert;

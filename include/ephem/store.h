@@ -20,8 +20,8 @@
  * when the UID is held by another name or quarantined for one.
  * Returns 0 (*ret_created: whether the user is new), -EADDRINUSE, -errno.
  */
-int store_user_put(const ephem_config *c, const char *name, const gid_t *groups, size_t n_groups,
-                   int64_t expires, int64_t now, bool *ret_created, char *detail, size_t detail_size);
+int store_user_put(const ephem_config *c, const char *name, const gid_t *groups, size_t n_groups, int64_t expires,
+                   int64_t now, bool *ret_created, char *detail, size_t detail_size);
 
 /*
  * Removes the user: its UID goes into quarantine for [users] quarantine (no other

@@ -15,13 +15,13 @@
 #include "ephem/macro.h"
 #include "ephem/reason.h"
 
-#define TOKEN_FP_LEN 16u          /* hex digits of SHA-256 in fingerprints */
-#define TOKEN_HEADER_MAX 2048u    /* decoded header bytes */
-#define CLAIM_STRING_MAX 4096u    /* any string anywhere in the payload */
-#define CLAIM_ARRAY_MAX 256u      /* any array anywhere in the payload */
-#define CLAIM_ID_MAX 1024u        /* iss, sub */
+#define TOKEN_FP_LEN 16u       /* hex digits of SHA-256 in fingerprints */
+#define TOKEN_HEADER_MAX 2048u /* decoded header bytes */
+#define CLAIM_STRING_MAX 4096u /* any string anywhere in the payload */
+#define CLAIM_ARRAY_MAX 256u   /* any array anywhere in the payload */
+#define CLAIM_ID_MAX 1024u     /* iss, sub */
 #define CLAIM_JTI_MAX 256u
-#define CLAIM_AUD_MAX 32u         /* entries of an aud array */
+#define CLAIM_AUD_MAX 32u /* entries of an aud array */
 
 typedef struct ephem_verdict {
         ephem_reason reason;
@@ -32,8 +32,8 @@ typedef struct ephem_token {
         json_t *header;
         json_t *claims;
         jws_alg alg;
-        const char *typ; /* NULL when absent */
-        const char *kid; /* NULL when absent */
+        const char *typ;             /* NULL when absent */
+        const char *kid;             /* NULL when absent */
         const char *iss, *sub, *jti; /* NULL until checked present (token_parse leaves them if absent) */
         int64_t exp, iat, nbf;
         bool has_exp, has_iat, has_nbf;
@@ -56,8 +56,7 @@ typedef struct ephem_token {
  * not checked. For "token inspect" and as the first step of token_verify().
  * Returns EPHEM_OK and *ret (token_free() it), or the reason with v filled.
  */
-ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret,
-                         ephem_verdict *v);
+ephem_reason token_parse(const char *s, size_t len, size_t max_len, ephem_token **ret, ephem_verdict *v);
 
 /* token_parse() for a DPoP proof: typ must be dpop+jwt and the header may (must,
  * as dpop.c checks) carry the public key as "jwk". Nothing is trusted yet. */
@@ -71,8 +70,7 @@ ephem_reason token_parse_dpop(const char *s, size_t len, size_t max_len, ephem_t
  * leeway. Replay and policy are the caller's next steps.
  * Returns EPHEM_OK and *ret, or the first reason for refusal with v filled.
  */
-ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now,
-                          ephem_token **ret, ephem_verdict *v);
+ephem_reason token_verify(ephem_config *c, const char *s, size_t len, int64_t now, ephem_token **ret, ephem_verdict *v);
 
 /*
  * Verifies a signed document (not a login token) from a trusted issuer: header typ

@@ -13,7 +13,7 @@
 
 #include "ephem/conffile.h"
 
-#define USER_NAME_MAX 32u         /* utmp's ut_user */
+#define USER_NAME_MAX 32u /* utmp's ut_user */
 #define USER_PATTERNS_MAX 64u
 #define USER_PATH_MAX 256u
 
@@ -29,10 +29,10 @@ typedef struct userconf {
         char *shell;
         char *login_shell; /* when shell is ephem-shell: the shell it runs if no command is forced */
         char *gecos;
-        uint64_t quarantine; /* seconds a removed user's UID stays reserved to its name */
+        uint64_t quarantine;  /* seconds a removed user's UID stays reserved to its name */
         char *quarantine_dir; /* persistent: files of a removed user may outlive a reboot */
-        char *skel; /* NULL: homes start empty */
-        char *state_dir; /* [host] state_dir: where the records live */
+        char *skel;           /* NULL: homes start empty */
+        char *state_dir;      /* [host] state_dir: where the records live */
 } userconf;
 
 int userconf_init(userconf *u); /* defaults; -ENOMEM */
@@ -40,8 +40,7 @@ void userconf_done(userconf *u);
 
 /* Applies one "key = value" of the [users] section. -EINVAL (err set) on an unknown
  * key or a bad value. */
-int userconf_set(userconf *u, const char *key, const char *value, unsigned line,
-                 conf_error *err);
+int userconf_set(userconf *u, const char *key, const char *value, unsigned line, conf_error *err);
 
 /* [host] state_dir, which both views need. */
 int userconf_set_state_dir(userconf *u, const char *value, unsigned line, conf_error *err);

@@ -211,7 +211,8 @@ static void prepare(const fixture *f, scenario s, const char *user, const char *
         case REVOKED_FINGERPRINT: {
                 char fp[TOKEN_FP_LEN + 1];
 
-                if (token_fingerprint(token, strlen(token), fp) < 0 || revocation_add(c, REVOKE_FP, NULL, fp, 0, "test", f->now) < 0)
+                if (token_fingerprint(token, strlen(token), fp) < 0 ||
+                    revocation_add(c, REVOKE_FP, NULL, fp, 0, "test", f->now) < 0)
                         test_die("revocation_add failed");
                 break;
         }

@@ -105,8 +105,8 @@ fail:
 }
 
 const char *pam_code_name(int code) {
-#define NAME(c)         \
-        case c:         \
+#define NAME(c) \
+        case c: \
                 return #c
         switch (code) {
                 NAME(PAM_SUCCESS);

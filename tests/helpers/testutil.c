@@ -213,8 +213,8 @@ json_t *test_claims(int64_t now, const char *sub) {
 
         if (random_hex(jti, 16) < 0)
                 test_die("no randomness");
-        c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", TEST_ISS, "aud", TEST_AUD, "sub", sub, "jti", jti,
-                      "iat", (json_int_t) now, "exp", (json_int_t) (now + 300));
+        c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", TEST_ISS, "aud", TEST_AUD, "sub", sub, "jti", jti, "iat",
+                      (json_int_t) now, "exp", (json_int_t) (now + 300));
         if (!c)
                 test_die("out of memory");
         return c;
@@ -258,33 +258,33 @@ char *test_token_signed_raw(EVP_PKEY *key, jws_alg alg, const char *header_json,
 }
 
 static void host_write_config(test_host *h, const char *host_settings, const char *extra) {
-        _cleanup_free_ char *text = test_strdup_printf(
-                "# written by the test suite\n"
-                "[host]\n"
-                "audience = " TEST_AUD "\n"
-                "leeway = %ds\n"
-                "max_token_lifetime = %ds\n"
-                "fail_delay = 0\n"
-                "state_dir = %s\n"
-                "revocation_dir = %s/revoked\n"
-                "%s"
-                "\n"
-                "[users]\n"
-                "names = agent-* ci-*\n"
-                "home_base = %s/home\n"
-                "quarantine_dir = %s/quarantine\n"
-                "\n"
-                "[issuer broker]\n"
-                "iss = " TEST_ISS "\n"
-                "keys = %s\n"
-                "\n"
-                "[rule agents]\n"
-                "issuer = broker\n"
-                "logins = agent-*\n"
-                "\n"
-                "%s",
-                TEST_LEEWAY, TEST_MAX_LIFETIME, h->state_dir, h->dir, host_settings ? host_settings : "", h->dir,
-                h->dir, h->jwks_path, extra ? extra : "");
+        _cleanup_free_ char *text = test_strdup_printf("# written by the test suite\n"
+                                                       "[host]\n"
+                                                       "audience = " TEST_AUD "\n"
+                                                       "leeway = %ds\n"
+                                                       "max_token_lifetime = %ds\n"
+                                                       "fail_delay = 0\n"
+                                                       "state_dir = %s\n"
+                                                       "revocation_dir = %s/revoked\n"
+                                                       "%s"
+                                                       "\n"
+                                                       "[users]\n"
+                                                       "names = agent-* ci-*\n"
+                                                       "home_base = %s/home\n"
+                                                       "quarantine_dir = %s/quarantine\n"
+                                                       "\n"
+                                                       "[issuer broker]\n"
+                                                       "iss = " TEST_ISS "\n"
+                                                       "keys = %s\n"
+                                                       "\n"
+                                                       "[rule agents]\n"
+                                                       "issuer = broker\n"
+                                                       "logins = agent-*\n"
+                                                       "\n"
+                                                       "%s",
+                                                       TEST_LEEWAY, TEST_MAX_LIFETIME, h->state_dir, h->dir,
+                                                       host_settings ? host_settings : "", h->dir, h->dir, h->jwks_path,
+                                                       extra ? extra : "");
 
         test_write_file(h->config_path, text, 0644);
 }

@@ -74,17 +74,16 @@ static void mkdir_or_die(const char *path) {
 
 void nss_host_write_config(const nss_host *h, const char *users_extra) {
         _cleanup_free_ char *tmp = nss_test_printf("%s/.ephem.conf.new", h->dir);
-        _cleanup_free_ char *text = nss_test_printf(
-                "# written by tests/nss\n"
-                "[host]\n"
-                "state_dir = %s\n"
-                "\n"
-                "[users]\n"
-                "names = agent-* ci-*\n"
-                "home_base = %s/home\n"
-                "quarantine_dir = %s/quarantine\n"
-                "%s",
-                h->state_dir, h->dir, h->dir, users_extra ? users_extra : "");
+        _cleanup_free_ char *text = nss_test_printf("# written by tests/nss\n"
+                                                    "[host]\n"
+                                                    "state_dir = %s\n"
+                                                    "\n"
+                                                    "[users]\n"
+                                                    "names = agent-* ci-*\n"
+                                                    "home_base = %s/home\n"
+                                                    "quarantine_dir = %s/quarantine\n"
+                                                    "%s",
+                                                    h->state_dir, h->dir, h->dir, users_extra ? users_extra : "");
 
         nss_test_write(tmp, text, strlen(text), 0644);
         if (rename(tmp, h->config_path) < 0)
@@ -208,11 +207,11 @@ void nss_module_open(const char *path, nss_module *ret) {
         m.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!m.handle)
                 nss_test_die("dlopen(%s): %s", path, dlerror());
-#define RESOLVE(field)                                                                  \
-        do {                                                                            \
-                *(void **) (&m.field) = dlsym(m.handle, "_nss_ephem_" #field);          \
-                if (!m.field)                                                           \
-                        nss_test_die("%s: no symbol _nss_ephem_" #field, path);         \
+#define RESOLVE(field)                                                          \
+        do {                                                                    \
+                *(void **) (&m.field) = dlsym(m.handle, "_nss_ephem_" #field);  \
+                if (!m.field)                                                   \
+                        nss_test_die("%s: no symbol _nss_ephem_" #field, path); \
         } while (0)
         RESOLVE(getpwnam_r);
         RESOLVE(getpwuid_r);

@@ -35,8 +35,8 @@ typedef struct nss_host {
         char *dir;
         char *config_path;
         char *state_dir;
-        char *by_name; /* <state_dir>/users/by-name */
-        char *by_uid;  /* <state_dir>/users/by-uid */
+        char *by_name;  /* <state_dir>/users/by-name */
+        char *by_uid;   /* <state_dir>/users/by-uid */
         userconf users; /* the configuration as the module reads it */
 } nss_host;
 

@@ -34,8 +34,7 @@ static nss_module mod;
 static const gid_t GROUPS[] = { 4, 24, 27 };
 
 /* A long gecos, so that the sizes cover every field boundary of a big entry. */
-#define LONG_GECOS \
-        "gecos = Transient user of the NSS buffer tests, with a long comment to go through many sizes\n"
+#define LONG_GECOS "gecos = Transient user of the NSS buffer tests, with a long comment to go through many sizes\n"
 
 static int setup(void **state) {
         nss_host *h = nss_host_new(LONG_GECOS);
@@ -336,14 +335,14 @@ static void test_getgrent_redelivers_entry_after_erange(void **state) {
 /* ---- errno ---- */
 
 /* The call must leave errno exactly as the caller had it, whatever it returns. */
-#define assert_keeps_errno(expected, expr)                                                                   \
-        do {                                                                                                 \
-                enum nss_status _st;                                                                         \
-                errno = NSS_TEST_ERRNO_SENTINEL;                                                             \
-                _st = (expr);                                                                                \
-                if (errno != NSS_TEST_ERRNO_SENTINEL)                                                        \
-                        fail_msg("%s: errno %d (%s), expected it kept", #expr, errno, strerror(errno));      \
-                if (_st != (expected))                                                                       \
+#define assert_keeps_errno(expected, expr)                                                                       \
+        do {                                                                                                     \
+                enum nss_status _st;                                                                             \
+                errno = NSS_TEST_ERRNO_SENTINEL;                                                                 \
+                _st = (expr);                                                                                    \
+                if (errno != NSS_TEST_ERRNO_SENTINEL)                                                            \
+                        fail_msg("%s: errno %d (%s), expected it kept", #expr, errno, strerror(errno));          \
+                if (_st != (expected))                                                                           \
                         fail_msg("%s: %s, expected %s", #expr, nss_status_name(_st), nss_status_name(expected)); \
         } while (0)
 
@@ -468,10 +467,8 @@ int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_passwd_by_name_erange_at_every_size, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_passwd_by_uid_erange_at_every_size, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_group_by_name_erange_at_every_size_and_alignment, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_group_by_gid_erange_at_every_size_and_alignment, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_group_by_name_erange_at_every_size_and_alignment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_group_by_gid_erange_at_every_size_and_alignment, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_getpwent_redelivers_entry_after_erange, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_getgrent_redelivers_entry_after_erange, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_caller_errno_preserved_on_every_path, setup, teardown),

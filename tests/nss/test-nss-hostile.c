@@ -142,13 +142,14 @@ static const struct {
         { "empty key", VALID_HEAD "=x\n" VALID_TAIL },
         { "key with a blank", VALID_HEAD "uid =0\n" VALID_TAIL },
         { "passwd line", "@NAME@:x:0:0:root:/root:/bin/bash\n" },
-        { "binary", "\x7f" "ELF\x02\x01\x01\n\xff\xfe=\x80\n" },
+        { "binary", "\x7f"
+                    "ELF\x02\x01\x01\n\xff\xfe=\x80\n" },
 };
 
-#define assert_refused(st, what, how)                                                                  \
-        do {                                                                                           \
-                if ((st) != NSS_STATUS_NOTFOUND && (st) != NSS_STATUS_UNAVAIL)                         \
-                        fail_msg("%s: %s answered %s", (what), (how), nss_status_name(st));            \
+#define assert_refused(st, what, how)                                                       \
+        do {                                                                                \
+                if ((st) != NSS_STATUS_NOTFOUND && (st) != NSS_STATUS_UNAVAIL)              \
+                        fail_msg("%s: %s answered %s", (what), (how), nss_status_name(st)); \
         } while (0)
 
 /* Enumeration hands out the valid user only, and never UID 0. */
@@ -463,8 +464,7 @@ static void test_links_that_disagree_refused(void **state) {
 
         /* A name that is not transient, with a record making it root. */
         {
-                static const char root_record[] =
-                        "v=1\nname=bob\nuid=0\ngid=0\ngecos=x\nhome=/root\nshell=/bin/sh\n";
+                static const char root_record[] = "v=1\nname=bob\nuid=0\ngid=0\ngecos=x\nhome=/root\nshell=/bin/sh\n";
                 nss_host_put_raw(h, "bob", root_record, strlen(root_record), 0);
                 assert_all_refused("bob as root", "bob", 0);
         }

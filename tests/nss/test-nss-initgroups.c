@@ -184,8 +184,9 @@ static void test_limit_honoured(void **state) {
 
 static void test_users_without_groups_or_record_not_found(void **state) {
         fixture *f = *state;
-        const char *names[] = { "agent-none", "agent-preauth-only", "bob", "root", "", "../agent-groups",
-                                "AGENT-GROUPS" };
+        const char *names[] = {
+                "agent-none", "agent-preauth-only", "bob", "root", "", "../agent-groups", "AGENT-GROUPS"
+        };
         int err;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -216,8 +217,7 @@ static void test_primary_group_is_what_the_caller_says(void **state) {
         const gid_t expected[] = { 24, 4, 27, 100, f->uid };
         int err = 0;
 
-        assert_int_equal(mod.initgroups_dyn("agent-groups", 24, &start, &size, &groups, -1, &err),
-                         NSS_STATUS_SUCCESS);
+        assert_int_equal(mod.initgroups_dyn("agent-groups", 24, &start, &size, &groups, -1, &err), NSS_STATUS_SUCCESS);
         assert_groups(groups, start, expected, ELEMENTSOF(expected));
         free(groups);
 }

@@ -68,51 +68,51 @@ static mode_t open_mode(int flags, va_list ap) {
         return ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? va_arg(ap, mode_t) : 0;
 }
 
-#define INTERPOSE_OPEN(name)                                                                    \
-        _public_ int name(const char *path, int flags, ...);                                    \
-        _public_ int name(const char *path, int flags, ...) {                                   \
-                static int (*next)(const char *, int, ...);                                     \
-                va_list ap;                                                                     \
-                mode_t mode;                                                                    \
-                va_start(ap, flags);                                                            \
-                mode = open_mode(flags, ap);                                                    \
-                va_end(ap);                                                                     \
-                if (!next)                                                                      \
-                        *(void **) (&next) = dlsym(RTLD_NEXT, #name);                           \
-                record_open(path, flags);                                                       \
-                return next(path, flags, mode);                                                 \
+#define INTERPOSE_OPEN(name)                                          \
+        _public_ int name(const char *path, int flags, ...);          \
+        _public_ int name(const char *path, int flags, ...) {         \
+                static int (*next)(const char *, int, ...);           \
+                va_list ap;                                           \
+                mode_t mode;                                          \
+                va_start(ap, flags);                                  \
+                mode = open_mode(flags, ap);                          \
+                va_end(ap);                                           \
+                if (!next)                                            \
+                        *(void **) (&next) = dlsym(RTLD_NEXT, #name); \
+                record_open(path, flags);                             \
+                return next(path, flags, mode);                       \
         }
-#define INTERPOSE_OPENAT(name)                                                                  \
-        _public_ int name(int dirfd, const char *path, int flags, ...);                         \
-        _public_ int name(int dirfd, const char *path, int flags, ...) {                        \
-                static int (*next)(int, const char *, int, ...);                                \
-                va_list ap;                                                                     \
-                mode_t mode;                                                                    \
-                va_start(ap, flags);                                                            \
-                mode = open_mode(flags, ap);                                                    \
-                va_end(ap);                                                                     \
-                if (!next)                                                                      \
-                        *(void **) (&next) = dlsym(RTLD_NEXT, #name);                           \
-                record_open(path, flags);                                                       \
-                return next(dirfd, path, flags, mode);                                          \
+#define INTERPOSE_OPENAT(name)                                           \
+        _public_ int name(int dirfd, const char *path, int flags, ...);  \
+        _public_ int name(int dirfd, const char *path, int flags, ...) { \
+                static int (*next)(int, const char *, int, ...);         \
+                va_list ap;                                              \
+                mode_t mode;                                             \
+                va_start(ap, flags);                                     \
+                mode = open_mode(flags, ap);                             \
+                va_end(ap);                                              \
+                if (!next)                                               \
+                        *(void **) (&next) = dlsym(RTLD_NEXT, #name);    \
+                record_open(path, flags);                                \
+                return next(dirfd, path, flags, mode);                   \
         }
-#define INTERPOSE_OPEN_2(name)                                                                  \
-        _public_ int name(const char *path, int flags);                                         \
-        _public_ int name(const char *path, int flags) {                                        \
-                static int (*next)(const char *, int);                                          \
-                if (!next)                                                                      \
-                        *(void **) (&next) = dlsym(RTLD_NEXT, #name);                           \
-                record_open(path, flags);                                                       \
-                return next(path, flags);                                                       \
+#define INTERPOSE_OPEN_2(name)                                        \
+        _public_ int name(const char *path, int flags);               \
+        _public_ int name(const char *path, int flags) {              \
+                static int (*next)(const char *, int);                \
+                if (!next)                                            \
+                        *(void **) (&next) = dlsym(RTLD_NEXT, #name); \
+                record_open(path, flags);                             \
+                return next(path, flags);                             \
         }
-#define INTERPOSE_OPENAT_2(name)                                                                \
-        _public_ int name(int dirfd, const char *path, int flags);                              \
-        _public_ int name(int dirfd, const char *path, int flags) {                             \
-                static int (*next)(int, const char *, int);                                     \
-                if (!next)                                                                      \
-                        *(void **) (&next) = dlsym(RTLD_NEXT, #name);                           \
-                record_open(path, flags);                                                       \
-                return next(dirfd, path, flags);                                                \
+#define INTERPOSE_OPENAT_2(name)                                      \
+        _public_ int name(int dirfd, const char *path, int flags);    \
+        _public_ int name(int dirfd, const char *path, int flags) {   \
+                static int (*next)(int, const char *, int);           \
+                if (!next)                                            \
+                        *(void **) (&next) = dlsym(RTLD_NEXT, #name); \
+                record_open(path, flags);                             \
+                return next(dirfd, path, flags);                      \
         }
 
 INTERPOSE_OPEN(open)
@@ -184,12 +184,11 @@ static void exercise_every_entry_point(const nss_host *h) {
 
 /* ---- NOTFOUND and UNAVAIL ---- */
 
-#define assert_status(expected, expr)                                                                  \
-        do {                                                                                           \
-                enum nss_status _st = (expr);                                                          \
-                if (_st != (expected))                                                                 \
-                        fail_msg("%s: %s, expected %s", #expr, nss_status_name(_st),                   \
-                                 nss_status_name(expected));                                           \
+#define assert_status(expected, expr)                                                                            \
+        do {                                                                                                     \
+                enum nss_status _st = (expr);                                                                    \
+                if (_st != (expected))                                                                           \
+                        fail_msg("%s: %s, expected %s", #expr, nss_status_name(_st), nss_status_name(expected)); \
         } while (0)
 
 static void test_unknown_names_and_uids_are_not_found(void **state) {
@@ -218,8 +217,7 @@ static void test_unknown_names_and_uids_are_not_found(void **state) {
         assert_status(NSS_STATUS_NOTFOUND,
                       mod.getpwuid_r(userconf_uid(&h->users, "agent-preauth"), &pw, buf, sizeof(buf), &err));
         assert_status(NSS_STATUS_NOTFOUND, mod.initgroups_dyn("bob", 100, &start, &size, &groups, -1, &err));
-        assert_status(NSS_STATUS_NOTFOUND,
-                      mod.initgroups_dyn("agent-preauth", 100, &start, &size, &groups, -1, &err));
+        assert_status(NSS_STATUS_NOTFOUND, mod.initgroups_dyn("agent-preauth", 100, &start, &size, &groups, -1, &err));
         assert_int_equal(start, 0);
         free(groups);
 
@@ -292,15 +290,15 @@ static void test_unusable_configuration_is_unavailable(void **state) {
         /* A good configuration, loaded, then made one the module must not trust:
          * the change of mode alone must end the module's trust in its copy. */
         nss_host_configure(h, NULL);
-        assert_status(NSS_STATUS_SUCCESS, mod.getpwnam_r("agent-one", &(struct passwd){ 0 }, (char[1024]){ 0 }, 1024,
-                                                         &(int){ 0 }));
+        assert_status(NSS_STATUS_SUCCESS,
+                      mod.getpwnam_r("agent-one", &(struct passwd){ 0 }, (char[1024]){ 0 }, 1024, &(int){ 0 }));
         assert_int_equal(chmod(h->config_path, 0666), 0);
         assert_all_unavailable(h, "world-writable");
         assert_int_equal(chmod(h->config_path, 0664), 0);
         assert_all_unavailable(h, "group-writable");
         assert_int_equal(chmod(h->config_path, 0644), 0);
-        assert_status(NSS_STATUS_SUCCESS, mod.getpwnam_r("agent-one", &(struct passwd){ 0 }, (char[1024]){ 0 }, 1024,
-                                                         &(int){ 0 }));
+        assert_status(NSS_STATUS_SUCCESS,
+                      mod.getpwnam_r("agent-one", &(struct passwd){ 0 }, (char[1024]){ 0 }, 1024, &(int){ 0 }));
         /* The very file just read, through a symlink: not opened, so not answered from. */
         assert_int_equal(symlink(h->config_path, link), 0);
         assert_int_equal(setenv("EPHEM_CONFIG", link, 1), 0);
@@ -308,8 +306,8 @@ static void test_unusable_configuration_is_unavailable(void **state) {
         /* Relative paths in EPHEM_CONFIG are ignored for the built-in one; not testable here. */
         nss_host_select(h);
         if (geteuid() == 0) {
-                assert_status(NSS_STATUS_SUCCESS, mod.getpwnam_r("agent-one", &(struct passwd){ 0 },
-                                                                 (char[1024]){ 0 }, 1024, &(int){ 0 }));
+                assert_status(NSS_STATUS_SUCCESS,
+                              mod.getpwnam_r("agent-one", &(struct passwd){ 0 }, (char[1024]){ 0 }, 1024, &(int){ 0 }));
                 assert_int_equal(chown(h->config_path, 12345, 12345), 0);
                 assert_all_unavailable(h, "foreign owner");
                 assert_int_equal(chown(h->config_path, 0, 0), 0);

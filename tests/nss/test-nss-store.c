@@ -100,8 +100,8 @@ static void test_recorded_entry_is_the_preauthentication_entry(void **state) {
         assert_string_equal(before.shell, "/bin/bash");
         assert_int_equal(mod.getpwuid_r(before.uid, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
 
-        assert_int_equal(store_user_put(f->config, "agent-7", groups, ELEMENTSOF(groups), now + 600, now,
-                                        &created, detail, sizeof(detail)),
+        assert_int_equal(store_user_put(f->config, "agent-7", groups, ELEMENTSOF(groups), now + 600, now, &created,
+                                        detail, sizeof(detail)),
                          0);
         assert_true(created);
 
@@ -150,8 +150,8 @@ static void test_enumeration_lists_what_the_store_lists(void **state) {
         int err;
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                assert_int_equal(store_user_put(f->config, names[i], no_groups, 0, now + 600, now, &created,
-                                                detail, sizeof(detail)),
+                assert_int_equal(store_user_put(f->config, names[i], no_groups, 0, now + 600, now, &created, detail,
+                                                sizeof(detail)),
                                  0);
         assert_int_equal(store_user_list(f->config, &list, &n_list), 0);
         assert_int_equal(n_list, ELEMENTSOF(names));

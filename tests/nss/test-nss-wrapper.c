@@ -158,8 +158,22 @@ static void test_preauthentication_entry_only_for_pattern_names(void **state) {
 
 static void test_invalid_names_not_found(void **state) {
         const char *invalid[] = {
-                "root", "../x", "a:b", "agent-X", "AGENT-1", "Agent-1", "", "agent-1 ", " agent-1",
-                "agent-1\n", "agent-1:0:0", "agent-1/..", "agent-*", "agent-1-", "-agent", "agent-é",
+                "root",
+                "../x",
+                "a:b",
+                "agent-X",
+                "AGENT-1",
+                "Agent-1",
+                "",
+                "agent-1 ",
+                " agent-1",
+                "agent-1\n",
+                "agent-1:0:0",
+                "agent-1/..",
+                "agent-*",
+                "agent-1-",
+                "-agent",
+                "agent-é",
                 "agent-123456789012345678901234567", /* 33 bytes */
                 "agent-1234567890123456789012345678901234567890123456789012345678901234567890",
         };
@@ -174,8 +188,7 @@ static void test_invalid_names_not_found(void **state) {
 }
 
 static void test_unrecorded_uids_not_found(void **state) {
-        const uid_t uids[] = { 0, 1, 1000, 65534, host->users.uid_min, host->users.uid_max, rec_uid + 1,
-                               (uid_t) -1 };
+        const uid_t uids[] = { 0, 1, 1000, 65534, host->users.uid_min, host->users.uid_max, rec_uid + 1, (uid_t) -1 };
 
         (void) state;
         for (size_t i = 0; i < ELEMENTSOF(uids); i++) {

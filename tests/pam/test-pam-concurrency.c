@@ -171,8 +171,8 @@ static void test_one_token_fifty_presentations_one_login(void **state) {
         }
         race(f, users, tokens, PROCESSES, counts);
         if (counts[RESULT_LOGGED_IN] != 1 || counts[RESULT_REPLAY] != PROCESSES - 1)
-                fail_msg("%u logins, %u replays refused, %u other results; expected 1, %u, 0",
-                         counts[RESULT_LOGGED_IN], counts[RESULT_REPLAY], counts[RESULT_OTHER], PROCESSES - 1);
+                fail_msg("%u logins, %u replays refused, %u other results; expected 1, %u, 0", counts[RESULT_LOGGED_IN],
+                         counts[RESULT_REPLAY], counts[RESULT_OTHER], PROCESSES - 1);
 
         /* The state: one replay entry, one login record for this jti, one user. */
         assert_int_equal(count(f, "replay", "[!.]*", true), 1);

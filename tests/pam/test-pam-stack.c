@@ -457,8 +457,16 @@ static void test_malformed_multipart_announcement_refused(void **state) {
         fixture *f = *state;
         _cleanup_free_ char *token = big_token(f, 1500);
         static const char *const announcements[] = {
-                "multipart:1:", "multipart:0:", "multipart:x:", "multipart:3", "multipart:",
-                "multipart:81:", "multipart:02:", "multipart:-3:", "multipart: 3:", "multipart:3 :",
+                "multipart:1:",
+                "multipart:0:",
+                "multipart:x:",
+                "multipart:3",
+                "multipart:",
+                "multipart:81:",
+                "multipart:02:",
+                "multipart:-3:",
+                "multipart: 3:",
+                "multipart:3 :",
                 "multipart:99999999999999999999:",
         };
 

@@ -100,8 +100,14 @@ static void test_iss_presence_and_type(void **state) {
 static void test_iss_must_match_exactly(void **state) {
         fixture *f = *state;
         static const char *const near[] = {
-                TEST_ISS "/", "HTTPS://BROKER.EXAMPLE.NET", "https://Broker.example.net", "https://broker.example",
-                TEST_ISS ".evil.example", "https://evil.example/" TEST_ISS, "http://broker.example.net", " " TEST_ISS,
+                TEST_ISS "/",
+                "HTTPS://BROKER.EXAMPLE.NET",
+                "https://Broker.example.net",
+                "https://broker.example",
+                TEST_ISS ".evil.example",
+                "https://evil.example/" TEST_ISS,
+                "http://broker.example.net",
+                " " TEST_ISS,
         };
 
         for (size_t i = 0; i < ELEMENTSOF(near); i++) {
@@ -138,8 +144,14 @@ static void test_aud_array_is_bounded(void **state) {
 static void test_aud_must_match_exactly(void **state) {
         fixture *f = *state;
         static const char *const near[] = {
-                TEST_AUD "/", "HOST-7.example.net", "host-7.example.ne", "host-7.example.net.evil.example",
-                "xhost-7.example.net", "host-7", "", "*",
+                TEST_AUD "/",
+                "HOST-7.example.net",
+                "host-7.example.ne",
+                "host-7.example.net.evil.example",
+                "xhost-7.example.net",
+                "host-7",
+                "",
+                "*",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(near); i++) {
@@ -152,9 +164,17 @@ static void test_aud_must_match_exactly(void **state) {
 /* A time claim (exp, iat, nbf) must be an integer Unix time. */
 static void assert_time_claim_typed(fixture *f, const char *name) {
         json_t *bad[] = {
-                json_real((double) f->now + 100), json_string("1900000100"), json_true(), json_false(), json_null(),
-                json_integer(-1), json_real(1e20), json_integer(INT64_C(253402300800)), json_integer(INT64_MAX),
-                json_pack("[I]", (json_int_t) f->now), json_object(),
+                json_real((double) f->now + 100),
+                json_string("1900000100"),
+                json_true(),
+                json_false(),
+                json_null(),
+                json_integer(-1),
+                json_real(1e20),
+                json_integer(INT64_C(253402300800)),
+                json_integer(INT64_MAX),
+                json_pack("[I]", (json_int_t) f->now),
+                json_object(),
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -190,8 +210,8 @@ static void test_integer_beyond_int64_refused(void **state) {
                 "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"agent-1\",\"jti\":\"j\",\"iat\":%lld,"
                 "\"exp\":99999999999999999999}",
                 TEST_ISS, TEST_AUD, (long long) f->now);
-        _cleanup_free_ char *token =
-                test_token_signed_raw(f->host->key, JWS_ES256, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload);
+        _cleanup_free_ char *token = test_token_signed_raw(f->host->key, JWS_ES256,
+                                                           "{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload);
 
         /* jansson cannot represent it: the payload is not valid JSON for us. */
         assert_reason(test_verify(f->config, token, f->now), EPHEM_R_JSON);

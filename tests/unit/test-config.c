@@ -266,8 +266,12 @@ static void test_incomplete_sections_refused(void **state) {
 
 static void test_module_arguments_override_the_file(void **state) {
         fixture *f = *state;
-        const char *argv[] = { "config=/nonexistent/ignored.conf", "leeway=5", "audience=other.example",
-                               "debug", "fail_delay = 0", "max_token_length=1024" };
+        const char *argv[] = { "config=/nonexistent/ignored.conf",
+                               "leeway=5",
+                               "audience=other.example",
+                               "debug",
+                               "fail_delay = 0",
+                               "max_token_length=1024" };
         const char *text = GOOD_HOST "leeway = 60\nfail_delay = 500\n" GOOD_ISSUER;
         ephem_config *c = NULL;
         conf_error err;
@@ -284,8 +288,8 @@ static void test_module_arguments_override_the_file(void **state) {
 
 static void test_module_argument_errors_refused(void **state) {
         fixture *f = *state;
-        static const char *const bad[] = { "leeway", "leeway=abc", "bogus=1", "names=agent-*", "iss=x", "=5",
-                                           "leeway=301" };
+        static const char *const bad[] = { "leeway", "leeway=abc", "bogus=1",   "names=agent-*",
+                                           "iss=x",  "=5",         "leeway=301" };
         conf_error err;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

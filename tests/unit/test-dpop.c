@@ -16,10 +16,10 @@
 typedef struct fixture {
         test_host *host;
         ephem_config *config;
-        EVP_PKEY *agent;      /* the agent's key, the token is bound to it */
-        EVP_PKEY *other;      /* somebody else's */
+        EVP_PKEY *agent; /* the agent's key, the token is bound to it */
+        EVP_PKEY *other; /* somebody else's */
         char jkt[JWK_THUMBPRINT_LEN + 1];
-        char *token;          /* a bound token */
+        char *token; /* a bound token */
         char ath[DPOP_ATH_LEN + 1];
 } fixture;
 
@@ -59,16 +59,23 @@ static int teardown(void **state) {
 
 /* A proof's parts, to vary one at a time. */
 typedef struct proof_spec {
-        EVP_PKEY *sign_key;   /* signs */
-        EVP_PKEY *jwk_key;    /* goes into the header */
+        EVP_PKEY *sign_key; /* signs */
+        EVP_PKEY *jwk_key;  /* goes into the header */
         const char *typ, *htm, *htu, *nonce, *ath, *jti;
         int64_t iat;
         bool private_jwk;
 } proof_spec;
 
 static proof_spec good(const fixture *f) {
-        return (proof_spec){ .sign_key = f->agent, .jwk_key = f->agent, .typ = "dpop+jwt", .htm = "SSH", .htu = HTU,
-                             .nonce = NONCE, .ath = f->ath, .jti = "proof-1", .iat = NOW };
+        return (proof_spec){ .sign_key = f->agent,
+                             .jwk_key = f->agent,
+                             .typ = "dpop+jwt",
+                             .htm = "SSH",
+                             .htu = HTU,
+                             .nonce = NONCE,
+                             .ath = f->ath,
+                             .jti = "proof-1",
+                             .iat = NOW };
 }
 
 static char *make_proof(const proof_spec *p) {
@@ -297,8 +304,8 @@ static void test_delegation_depth_is_limited_by_the_rule(void **state) {
         _cleanup_free_ char *none = delegated(f, NULL);
         _cleanup_free_ char *one = delegated(f, "{\"sub\":\"planner-1\"}");
         _cleanup_free_ char *two = delegated(f, "{\"sub\":\"planner-1\",\"act\":{\"sub\":\"human-alice\"}}");
-        _cleanup_free_ char *three =
-                delegated(f, "{\"sub\":\"planner-1\",\"act\":{\"sub\":\"planner-0\",\"act\":{\"sub\":\"human-alice\"}}}");
+        _cleanup_free_ char *three = delegated(
+                f, "{\"sub\":\"planner-1\",\"act\":{\"sub\":\"planner-0\",\"act\":{\"sub\":\"human-alice\"}}}");
         const char *rule = NULL;
 
         assert_reason(decide(f, none, "ci-1", &rule), EPHEM_OK);

@@ -257,8 +257,7 @@ static void test_unsupported_key_types_skipped(void **state _unused_) {
                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-521", "kid", "p521", "x", "AA", "y",
                           "AA"),
                 json_pack("{s:s, s:s, s:s, s:s}", "kty", "OKP", "crv", "X25519", "kid", "x1", "x", "AA"),
-                json_pack("{s:s, s:s}", "kty", "PQC", "kid", "q1"),
-                test_jwk(k, "k1", NULL), NULL);
+                json_pack("{s:s, s:s}", "kty", "PQC", "kid", "q1"), test_jwk(k, "k1", NULL), NULL);
         keyset ks;
 
         assert_errno(load(text, &ks), 0);

@@ -84,8 +84,8 @@ static int teardown(void **state) {
 static ephem_reason decide(fixture *f, json_t *claims, const char *user, const char **ret_rule) {
         const char *iss = json_string_value(json_object_get(claims, "iss"));
         bool other = iss && streq(iss, OTHER_ISS);
-        _cleanup_free_ char *token =
-                test_token(other ? f->other_key : f->host->key, JWS_ES256, other ? "o1" : TEST_KID, claims);
+        _cleanup_free_ char *token = test_token(other ? f->other_key : f->host->key, JWS_ES256, other ? "o1" : TEST_KID,
+                                                claims);
         const ephem_rule *rule = NULL;
         ephem_token *t = NULL;
         ephem_verdict v = { 0 };
@@ -136,16 +136,16 @@ static void test_claim_glob_must_match(void **state) {
         fixture *f = *state;
         const char *rule = NULL;
 
-        assert_reason(decide(f, claims("job42", "{\"agent_type\":\"ci-runner\",\"groups\":[\"deploy\"]}"), "ci-job42",
-                             &rule),
-                      EPHEM_OK);
+        assert_reason(
+                decide(f, claims("job42", "{\"agent_type\":\"ci-runner\",\"groups\":[\"deploy\"]}"), "ci-job42", &rule),
+                EPHEM_OK);
         assert_string_equal(rule, "ci");
-        assert_reason(decide(f, claims("job42", "{\"agent_type\":\"human\",\"groups\":[\"deploy\"]}"), "ci-job42",
-                             NULL),
-                      EPHEM_R_USER_NOT_ALLOWED);
-        assert_reason(decide(f, claims("job42", "{\"agent_type\":\"xci-runner\",\"groups\":[\"deploy\"]}"), "ci-job42",
-                             NULL),
-                      EPHEM_R_USER_NOT_ALLOWED);
+        assert_reason(
+                decide(f, claims("job42", "{\"agent_type\":\"human\",\"groups\":[\"deploy\"]}"), "ci-job42", NULL),
+                EPHEM_R_USER_NOT_ALLOWED);
+        assert_reason(
+                decide(f, claims("job42", "{\"agent_type\":\"xci-runner\",\"groups\":[\"deploy\"]}"), "ci-job42", NULL),
+                EPHEM_R_USER_NOT_ALLOWED);
         assert_reason(decide(f, claims("job42", "{\"groups\":[\"deploy\"]}"), "ci-job42", NULL),
                       EPHEM_R_USER_NOT_ALLOWED);
         assert_reason(decide(f, claims("job42", "{\"agent_type\":null,\"groups\":[\"deploy\"]}"), "ci-job42", NULL),
@@ -155,14 +155,14 @@ static void test_claim_glob_must_match(void **state) {
 static void test_claim_arrays_match_any_element(void **state) {
         fixture *f = *state;
 
-        assert_reason(decide(f, claims("j1", "{\"agent_type\":\"ci-x\",\"groups\":[\"a\",\"deploy\",\"b\"]}"), "ci-j1",
-                             NULL),
-                      EPHEM_OK);
+        assert_reason(
+                decide(f, claims("j1", "{\"agent_type\":\"ci-x\",\"groups\":[\"a\",\"deploy\",\"b\"]}"), "ci-j1", NULL),
+                EPHEM_OK);
         assert_reason(decide(f, claims("j1", "{\"agent_type\":\"ci-x\",\"groups\":\"deploy\"}"), "ci-j1", NULL),
                       EPHEM_OK);
-        assert_reason(decide(f, claims("j1", "{\"agent_type\":[\"human\",\"ci-x\"],\"groups\":[\"deploy\"]}"), "ci-j1",
-                             NULL),
-                      EPHEM_OK);
+        assert_reason(
+                decide(f, claims("j1", "{\"agent_type\":[\"human\",\"ci-x\"],\"groups\":[\"deploy\"]}"), "ci-j1", NULL),
+                EPHEM_OK);
         assert_reason(decide(f, claims("j1", "{\"agent_type\":\"ci-x\",\"groups\":[\"a\",\"b\"]}"), "ci-j1", NULL),
                       EPHEM_R_USER_NOT_ALLOWED);
         assert_reason(decide(f, claims("j1", "{\"agent_type\":\"ci-x\",\"groups\":[]}"), "ci-j1", NULL),
@@ -185,8 +185,8 @@ static void test_substitution_names_the_login(void **state) {
 
 static void test_substitution_refuses_non_user_name_characters(void **state) {
         fixture *f = *state;
-        static const char *const subs[] = { "*", "job*", "j?b42", "job[4]2", "Job42", "job 42", "../job42", "a/b",
-                                            "job42\n", "job.42", "job:42", "jöb42" };
+        static const char *const subs[] = { "*",        "job*", "j?b42",   "job[4]2", "Job42",  "job 42",
+                                            "../job42", "a/b",  "job42\n", "job.42",  "job:42", "jöb42" };
         const char *ok = "{\"agent_type\":\"ci-x\",\"groups\":[\"deploy\"]}";
 
         for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
@@ -272,9 +272,30 @@ static void test_rules_are_restricted_to_their_issuers(void **state) {
 static void test_invalid_user_names_refused(void **state) {
         fixture *f = *state;
         static const char *const invalid[] = {
-                "", "Agent-1", "AGENT-1", "agent-1 ", " agent-1", "agent 1", "agent-1\n", "agent\n1", "agent-1\t",
-                "/", "agent/1", "../agent-1", "..", ".", ":", "agent:1", "root:x:0:0", "-agent", "agent-",
-                "\xd0\xb0gent-1" /* Cyrillic a */, "agent-1\xc2\xa0", "1agent", "agent@host", "agent$1",
+                "",
+                "Agent-1",
+                "AGENT-1",
+                "agent-1 ",
+                " agent-1",
+                "agent 1",
+                "agent-1\n",
+                "agent\n1",
+                "agent-1\t",
+                "/",
+                "agent/1",
+                "../agent-1",
+                "..",
+                ".",
+                ":",
+                "agent:1",
+                "root:x:0:0",
+                "-agent",
+                "agent-",
+                "\xd0\xb0gent-1" /* Cyrillic a */,
+                "agent-1\xc2\xa0",
+                "1agent",
+                "agent@host",
+                "agent$1",
                 "agent-123456789012345678901234567", /* 33 bytes */
         };
         static const char *const not_transient[] = { "root", "daemon", "nobody", "agent", "agents", "ci", "_agent" };

@@ -88,9 +88,9 @@ static void test_alg_none_refused_with_empty_signature(void **state) {
 }
 
 static void test_symmetric_and_other_algs_unsupported(void **state _unused_) {
-        static const char *const algs[] = { "HS256", "HS384", "HS512", "RS384", "RS512", "ES512",
-                                            "PS384", "PS512", "ES256K", "Ed25519", "es256", "ES256 ",
-                                            "RSA-OAEP", "dir", "" };
+        static const char *const algs[] = { "HS256", "HS384",  "HS512",    "RS384",  "RS512",
+                                            "ES512", "PS384",  "PS512",    "ES256K", "Ed25519",
+                                            "es256", "ES256 ", "RSA-OAEP", "dir",    "" };
 
         for (size_t i = 0; i < ELEMENTSOF(algs); i++) {
                 _cleanup_free_ char *h = test_strdup_printf("{\"alg\":\"%s\"}", algs[i]);
