@@ -105,7 +105,9 @@ static int find_session(const userconf *u, const char *user, status *ret) {
                 if (de->d_name[0] == '.' || kv_read_at(dirfd(d), de->d_name, buf, sizeof(buf), &len) < 0)
                         continue;
                 /* kv_read_at() accepts root's files (or ours): only root writes here. */
-                if (kv_parse(buf, len, on_field, &s) < 0 || !streq(s.user, user) || !streq(s.state, "active"))
+                /* "warning": the cut-off is near (ephem-cutoff warned); the session still runs. */
+                if (kv_parse(buf, len, on_field, &s) < 0 || !streq(s.user, user) ||
+                    !(streq(s.state, "active") || streq(s.state, "warning")))
                         continue;
                 for (int i = 0; i < n; i++)
                         if (s.leader == ancestors[i]) {

@@ -137,6 +137,22 @@ check "a subsystem (sftp) gets the command too: no file access" bash -c "! grep 
 OUT=$(ssh_once agent-29 "$(mint 29 deploy)" "" 'echo free; echo "$0"')
 check "without a forced command ephem-shell runs the login shell" [ "$OUT" = "free
 sh" ]
+# A new channel of a connection whose session is already warned of its cut-off
+# (status "warning") still gets its shell: ControlMaster, then a second command.
+SOCK="$T/mux.sock"
+EPHEM_TOKEN="$(mint 31 deploy --ttl 12)" SSH_ASKPASS="$ASKPASS" SSH_ASKPASS_REQUIRE=force DISPLAY= \
+        ssh -p "$RIG_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -M -S "$SOCK" \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
+        agent-31@127.0.0.1 'sleep 30' </dev/null >/dev/null 2>&1 &
+MASTER=$!
+for _ in $(seq 1 150); do
+        grep -qs '^state=warning$' /run/ephem/status/* && break
+        sleep 0.1
+done
+check "the session of agent-31 is in its warning period" grep -qs '^state=warning$' /run/ephem/status/*
+OUT=$(timeout 10 ssh -p "$RIG_PORT" -S "$SOCK" -o LogLevel=ERROR agent-31@127.0.0.1 'echo second' </dev/null 2>/dev/null)
+check "... and a second channel of its connection still gets its shell" [ "$OUT" = second ]
+wait "$MASTER" 2>/dev/null
 sed -i "s|^shell = $T/ephem-shell$|shell = /bin/sh|" /etc/ephem/ephem.conf
 ssh_once agent-30 "$(mint 30 job)" "" true 2>/dev/null
 check "a forced command without ephem-shell as the shell refuses the session (fail closed)" [ $? -ne 0 ]
