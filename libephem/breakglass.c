@@ -305,6 +305,37 @@ static ephem_reason fail(char *detail, size_t size, ephem_reason r, const char *
         return r;
 }
 
+/* Whether `name` exists in the subdirectory `sub` of dfd (used/, revoked/). */
+static bool number_in_subdir(int dfd, const char *sub, const char *name) {
+        _cleanup_close_ int d = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        return d >= 0 && fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* The highest code number in revoked/ (0: none). Revoked codes keep their numbers:
+ * a number printed on a withdrawn sheet never names another code. */
+static int highest_revoked(int acct, unsigned *ret) {
+        _cleanup_close_ int d = openat(acct, "revoked", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct dirent *de;
+        DIR *dir;
+
+        *ret = 0;
+        if (d < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        dir = dir_open_at(d);
+        if (!dir)
+                return negative_errno();
+        while ((de = readdir(dir))) {
+                uint32_t number;
+                if (parse_u32(de->d_name, &number) == 0 && number > 0 && number <= BREAKGLASS_MAX_CODES &&
+                    number > *ret)
+                        *ret = number;
+        }
+        closedir(dir);
+        return 0;
+}
+
 ephem_reason breakglass_use(const ephem_config *c, const char *account, const char *code, unsigned *ret_number,
                             char *detail, size_t detail_size) {
         _cleanup_close_ int store = -1, acct = -1, used = -1, fdir = -1, lock = -1;
@@ -375,11 +406,13 @@ ephem_reason breakglass_use(const ephem_config *c, const char *account, const ch
                 bool was_used = r == -ENOENT && fstatat(acct, "used", &st, 0) == 0 &&
                                 (used = openat(acct, "used", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
                                 fstatat(used, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+                bool was_revoked = !was_used && r == -ENOENT && number_in_subdir(acct, "revoked", name);
                 /* The same work as for a real code: the time does not tell which numbers exist. */
                 uint8_t dummy_salt[SALT_LEN] = { 0 };
                 (void) scrypt_hash(chars, dummy_salt, hash);
-                result = was_used ? fail(detail, detail_size, EPHEM_R_CODE_USED, "code %u was used before", number)
-                                  : fail(detail, detail_size, EPHEM_R_CODE_INVALID, "no code %u", number);
+                result = was_used      ? fail(detail, detail_size, EPHEM_R_CODE_USED, "code %u was used before", number)
+                         : was_revoked ? fail(detail, detail_size, EPHEM_R_CODE_INVALID, "code %u was revoked", number)
+                                       : fail(detail, detail_size, EPHEM_R_CODE_INVALID, "no code %u", number);
                 if (!was_used)
                         goto count_failure;
                 goto done;
@@ -457,7 +490,7 @@ int breakglass_generate(const ephem_config *c, const char *account, unsigned cou
                 (void) snprintf(detail, detail_size, "%s/%s: %s", c->breakglass_dir, account, strerror(-acct));
                 return acct;
         }
-        /* Numbers are never reused: a used code's number stays used. */
+        /* Numbers are never reused: a used or revoked code's number stays taken. */
         r = breakglass_list(c, account, &existing, &n_existing);
         if (r < 0)
                 return r;
@@ -465,6 +498,17 @@ int breakglass_generate(const ephem_config *c, const char *account, unsigned cou
                 if (existing[i].number >= next)
                         next = existing[i].number + 1;
         free(existing);
+        {
+                unsigned revoked;
+                r = highest_revoked(acct, &revoked);
+                if (r < 0) {
+                        (void) snprintf(detail, detail_size, "%s/%s/revoked: %s", c->breakglass_dir, account,
+                                        strerror(-r));
+                        return r;
+                }
+                if (revoked >= next)
+                        next = revoked + 1;
+        }
         if (next + count - 1 > BREAKGLASS_MAX_CODES) {
                 (void) snprintf(detail, detail_size, "numbers above %u would be needed", BREAKGLASS_MAX_CODES);
                 return -E2BIG;
@@ -621,7 +665,7 @@ int breakglass_list(const ephem_config *c, const char *account, breakglass_entry
 
 int breakglass_revoke(const ephem_config *c, const char *account, unsigned number) {
         breakglass_entry *l = NULL;
-        _cleanup_close_ int store = -1, acct = -1;
+        _cleanup_close_ int store = -1, acct = -1, revoked = -1;
         size_t n = 0;
         int r, removed = 0;
 
@@ -638,12 +682,23 @@ int breakglass_revoke(const ephem_config *c, const char *account, unsigned numbe
                 char name[8];
                 if (l[i].used || (number != 0 && l[i].number != number))
                         continue;
+                /* Moved, not deleted: the number stays taken (highest_revoked()). */
+                if (revoked < 0) {
+                        revoked = open_private_dir(acct, "revoked", true);
+                        if (revoked < 0) {
+                                free(l);
+                                return revoked;
+                        }
+                }
                 (void) snprintf(name, sizeof(name), "%u", l[i].number);
-                if (unlinkat(acct, name, 0) == 0)
+                if (renameat(acct, name, revoked, name) == 0)
                         removed++;
         }
         free(l);
-        (void) fsync(acct);
+        if (revoked >= 0 && fsync(revoked) < 0)
+                return negative_errno();
+        if (fsync(acct) < 0)
+                return negative_errno();
         return removed;
 }
 
