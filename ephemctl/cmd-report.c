@@ -49,9 +49,9 @@ typedef struct report {
         int64_t first_us, last_us;
         unsigned events;
         unsigned logins, breakglass, sessions, cutoffs, revoked, closed, users_created, users_removed,
-                revocations_applied;
-        tally *by_source, *by_reason;
-        size_t n_source, n_reason;
+                revocations_applied, config_errors, breakglass_generated;
+        tally *by_source, *by_breakglass, *by_reason;
+        size_t n_source, n_breakglass, n_reason;
         series lifetime, delay, lateness, revoke_latency;
 } report;
 
@@ -111,13 +111,17 @@ static void account(report *r, const event *e) {
         if (e->at_us > r->last_us)
                 r->last_us = e->at_us;
         if (streq(e->name, "auth_ok") || streq(e->name, "breakglass_used")) {
-                if (streq(e->name, "breakglass_used"))
-                        r->breakglass++;
-                else
-                        r->logins++;
+                /* Break-glass uses (codes, emergency tokens) are counted apart from the
+                 * logins, each with its own breakdown: the two add up to the accepted. */
                 (void) snprintf(key, sizeof(key), "%s / %s", e->issuer[0] ? e->issuer : "breakglass",
                                 e->rule[0] ? e->rule : "-");
-                tally_add(&r->by_source, &r->n_source, key);
+                if (streq(e->name, "breakglass_used")) {
+                        r->breakglass++;
+                        tally_add(&r->by_breakglass, &r->n_breakglass, key);
+                } else {
+                        r->logins++;
+                        tally_add(&r->by_source, &r->n_source, key);
+                }
                 if (e->exp > 0 && e->iat > 0 && e->exp >= e->iat)
                         series_add(&r->lifetime, (double) (e->exp - e->iat));
                 if (e->iat > 0 && e->at_us / 1000000 >= e->iat)
@@ -144,6 +148,10 @@ static void account(report *r, const event *e) {
                 r->users_removed++;
         else if (streq(e->name, "revocation_applied"))
                 r->revocations_applied++;
+        else if (streq(e->name, "config_error"))
+                r->config_errors++;
+        else if (streq(e->name, "breakglass_generated"))
+                r->breakglass_generated++;
 }
 
 /* Fills one field of an event from "NAME=value". */
@@ -315,6 +323,9 @@ static void print_text(report *r) {
         for (size_t i = 0; i < r->n_source; i++)
                 printf("  %-32s %u\n", r->by_source[i].key, r->by_source[i].count);
         printf("break-glass uses                   %u\n", r->breakglass);
+        for (size_t i = 0; i < r->n_breakglass; i++)
+                printf("  %-32s %u\n", r->by_breakglass[i].key, r->by_breakglass[i].count);
+        printf("break-glass codes generated        %u (events)\n", r->breakglass_generated);
         printf("refusals                           %zu reason(s)\n", r->n_reason);
         for (size_t i = 0; i < r->n_reason; i++)
                 printf("  %-32s %u\n", r->by_reason[i].key, r->by_reason[i].count);
@@ -329,13 +340,17 @@ static void print_text(report *r) {
         printf("sessions closed by the user        %u\n", r->closed);
         printf("revocations recorded               %u\n", r->revocations_applied);
         printf("transient users created / removed  %u / %u\n", r->users_created, r->users_removed);
+        printf("configuration errors               %u%s\n", r->config_errors,
+               r->config_errors ? " (every login was refused meanwhile: journalctl EPHEM_EVENT=config_error)" : "");
 }
 
 static void print_json(report *r) {
-        json_t *o = json_object(), *src = json_object(), *rea = json_object();
+        json_t *o = json_object(), *src = json_object(), *bg = json_object(), *rea = json_object();
 
         for (size_t i = 0; i < r->n_source; i++)
                 json_object_set_new(src, r->by_source[i].key, json_integer(r->by_source[i].count));
+        for (size_t i = 0; i < r->n_breakglass; i++)
+                json_object_set_new(bg, r->by_breakglass[i].key, json_integer(r->by_breakglass[i].count));
         for (size_t i = 0; i < r->n_reason; i++)
                 json_object_set_new(rea, r->by_reason[i].key, json_integer(r->by_reason[i].count));
         json_object_set_new(o, "events", json_integer(r->events));
@@ -344,6 +359,9 @@ static void print_json(report *r) {
         json_object_set_new(o, "logins", json_integer(r->logins));
         json_object_set_new(o, "logins_by_issuer_and_rule", src);
         json_object_set_new(o, "breakglass_uses", json_integer(r->breakglass));
+        json_object_set_new(o, "breakglass_uses_by_issuer_and_rule", bg);
+        json_object_set_new(o, "breakglass_generated", json_integer(r->breakglass_generated));
+        json_object_set_new(o, "config_errors", json_integer(r->config_errors));
         json_object_set_new(o, "refusals_by_reason", rea);
         json_object_set_new(o, "median_credential_lifetime_s", json_real(series_median(&r->lifetime)));
         json_object_set_new(o, "median_issue_to_use_s", json_real(series_median(&r->delay)));
@@ -415,6 +433,7 @@ int cmd_report(int argc, char **argv) {
                         print_text(&r);
         }
         free(r.by_source);
+        free(r.by_breakglass);
         free(r.by_reason);
         free(r.lifetime.v);
         free(r.delay.v);

@@ -176,5 +176,18 @@ check "a new code does not take the revoked code's number (02): it is ${NEXT:-no
 check "audit: breakglass revoke is a revocation_applied event for the account" bash -c \
         "journalctl --directory=/run/log/journal -o cat EPHEM_EVENT=revocation_applied EPHEM_USER=oncall | grep -q 'break-glass codes of oncall revoked by ephemctl'"
 
+# ---- the report: break-glass uses apart from the logins ----
+R=$("$EPHEMCTL" report --directory /run/log/journal --json)
+jget() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$R" "$1"; }
+BG=$(count_events EPHEM_EVENT=breakglass_used)
+check "report: every break-glass use counted ($(jget "d['breakglass_uses']") of $BG)" [ "$(jget "d['breakglass_uses']")" = "$BG" ]
+check "report: break-glass uses by issuer and rule add up" \
+        [ "$(jget "sum(d['breakglass_uses_by_issuer_and_rule'].values())")" = "$BG" ]
+check "report: logins by issuer and rule hold no break-glass use" \
+        [ "$(jget "sum(d['logins_by_issuer_and_rule'].values()) == d['logins']")" = True ]
+check "report: break-glass codes generated ($(jget "d['breakglass_generated']"))" \
+        [ "$(jget "d['breakglass_generated']")" = "$(count_events EPHEM_EVENT=breakglass_generated)" ]
+check "report: configuration errors counted" [ "$(jget "d['config_errors']")" = "$(count_events EPHEM_EVENT=config_error)" ]
+
 echo "1..$N"
 exit $((FAILED > 0))
