@@ -103,7 +103,7 @@ int cmd_keygen(int argc, char **argv) {
                         out = optarg;
                         break;
                 case 'h':
-                        printf("ephemctl keygen --type ec|ec384|ed25519|rsa [--bits N] [--kid ID] --out PREFIX\n"
+                        printf("ephemctl keygen [--type ec|ec384|ed25519|rsa] [--bits N] [--kid ID] --out PREFIX\n"
                                "writes PREFIX.key (private, 0600), PREFIX.pub (PEM) and PREFIX.jwks\n");
                         return 0;
                 default:
@@ -111,7 +111,7 @@ int cmd_keygen(int argc, char **argv) {
                 }
         if (!out || optind != argc) {
                 fprintf(stderr,
-                        "usage: ephemctl keygen --type ec|ec384|ed25519|rsa [--bits N] [--kid ID] --out PREFIX\n");
+                        "usage: ephemctl keygen [--type ec|ec384|ed25519|rsa] [--bits N] [--kid ID] --out PREFIX\n");
                 return EXIT_USAGE;
         }
         if (streq(type, "ec"))

@@ -227,7 +227,12 @@ int cmd_mint(int argc, char **argv) {
                         signer = optarg;
                         break;
                 case 'h':
-                        printf("see ephemctl(8)\n");
+                        printf("ephemctl mint --key FILE --iss ISS --aud AUD --sub SUB [--ttl SECONDS] [--kid ID]\n"
+                               "              [--alg ALG] [--jti ID] [--iat UNIXTIME] [--nbf UNIXTIME]\n"
+                               "              [--claim NAME=STRING]... [--claim-json NAME=JSON]...\n"
+                               "              [--signer libjwt|openssl]\n"
+                               "signs a token with a local issuer's key (tests, offline emergency tokens)\n"
+                               "and prints it; --ttl defaults to 300 s, --jti to a random one (ephemctl(8))\n");
                         return 0;
                 default:
                         return EXIT_USAGE;

@@ -33,7 +33,7 @@ static const command commands[] = {
         { "policy", "check", cmd_policy_check, "policy check [--config FILE] [--strict]" },
         { "policy", "test", cmd_policy_test, "policy test --user NAME [--config FILE] [--now UNIXTIME] TOKEN-SOURCE" },
         { "token", "inspect", cmd_token_inspect, "token inspect TOKEN-SOURCE" },
-        { "keygen", NULL, cmd_keygen, "keygen --type ec|ec384|ed25519|rsa [--bits N] [--kid ID] --out PREFIX" },
+        { "keygen", NULL, cmd_keygen, "keygen [--type ec|ec384|ed25519|rsa] [--bits N] [--kid ID] --out PREFIX" },
         { "mint", NULL, cmd_mint,
           "mint --key FILE --iss ISS --aud AUD --sub SUB [--ttl SECONDS] [--kid ID] [--alg ALG]\n"
           "             [--jti ID] [--iat UNIXTIME] [--nbf UNIXTIME] [--claim NAME=STRING]...\n"

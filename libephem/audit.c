@@ -219,7 +219,10 @@ void audit_emit(const audit_record *r) {
                 iov[n++] = (struct iovec){ .iov_base = prio_field, .iov_len = strlen(prio_field) };
                 iov[n++] = (struct iovec){ .iov_base = ident, .iov_len = strlen(ident) };
                 iov[n++] = (struct iovec){ .iov_base = message, .iov_len = strlen(message) };
-                (void) sd_journal_sendv(iov, (int) n);
-        } else
-                syslog(LOG_AUTHPRIV | prio, "%s: %s;%s", r->identifier ? r->identifier : "ephem", clean_msg, fp->line);
+                /* journald refusing the entry (socket buffer full, journald restarting)
+                 * must not lose an audit event: syslog has it then. */
+                if (sd_journal_sendv(iov, (int) n) >= 0)
+                        return;
+        }
+        syslog(LOG_AUTHPRIV | prio, "%s: %s;%s", r->identifier ? r->identifier : "ephem", clean_msg, fp->line);
 }
