@@ -76,7 +76,19 @@ static void add(fields *f, const char *key, const char *value) {
                 for (i = 0; key[6 + i] && i + 1 < sizeof(lower); i++)
                         lower[i] = (char) (key[6 + i] >= 'A' && key[6 + i] <= 'Z' ? key[6 + i] + 32 : key[6 + i]);
                 lower[i] = '\0';
-                k = snprintf(f->line + f->line_len, sizeof(f->line) - f->line_len, " %s=\"%s\"", lower, clean);
+                /* Quoted, with " and \ escaped: a value cannot close its quotes and
+                 * forge the fields after it (a git ref in a CI token's sub may hold ") */
+                {
+                        char quoted[2 * FIELD_MAX];
+                        size_t q = 0;
+                        for (const char *p = clean; *p && q + 2 < sizeof(quoted); p++) {
+                                if (*p == '"' || *p == '\\')
+                                        quoted[q++] = '\\';
+                                quoted[q++] = *p;
+                        }
+                        quoted[q] = '\0';
+                        k = snprintf(f->line + f->line_len, sizeof(f->line) - f->line_len, " %s=\"%s\"", lower, quoted);
+                }
                 if (k > 0)
                         f->line_len += (size_t) k;
                 if (f->line_len >= sizeof(f->line))

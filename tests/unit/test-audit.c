@@ -179,6 +179,18 @@ static void test_values_cannot_forge_lines_or_fields(void **state) {
         assert_null(strchr(cap.syslog_line, '\n'));
         assert_null(strchr(cap.syslog_line, '\r'));
         assert_null(strchr(cap.syslog_line, '\x1b'));
+
+        /* A quote in a value (git refs may hold one) cannot close the value and forge
+         * the fields after it in the syslog form. */
+        memset(&cap, 0, sizeof(cap));
+        r.sub = "repo:acme/app:ref:refs/heads/a\" jti=\"victim-jti\" token_fp=\"0000000000000000\\";
+        r.jti = "real-jti";
+        audit_emit(&r);
+        assert_int_equal(cap.syslog_calls, 1);
+        assert_non_null(strstr(cap.syslog_line, " jti=\"real-jti\""));
+        assert_null(strstr(cap.syslog_line, " jti=\"victim-jti\""));
+        assert_null(strstr(cap.syslog_line, " token_fp=\"0000000000000000\""));
+        assert_non_null(strstr(cap.syslog_line, "heads/a\\\" jti=\\\"victim-jti\\\""));
 }
 
 static void test_unknown_event_is_not_emitted(void **state) {
