@@ -183,7 +183,15 @@ int cmd_breakglass_revoke(int argc, char **argv) {
                 return r;
         r = breakglass_revoke(c, o.account, o.all ? 0 : o.number);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", c->breakglass_dir, strerror(-r));
+                fprintf(stderr,
+                        "%s/%s: %s: not every code could be withdrawn; those still listed as unused by "
+                        "'ephemctl breakglass list --account %s' remain valid\n",
+                        c->breakglass_dir, o.account, strerror(-r), o.account);
+                config_free(c);
+                return EXIT_USAGE;
+        }
+        if (r == 0 && !o.all) {
+                fprintf(stderr, "%s has no unused code %u: nothing was withdrawn\n", o.account, o.number);
                 config_free(c);
                 return EXIT_USAGE;
         }

@@ -313,26 +313,37 @@ static bool number_in_subdir(int dfd, const char *sub, const char *name) {
         return d >= 0 && fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* The highest code number in revoked/ (0: none). Revoked codes keep their numbers:
- * a number printed on a withdrawn sheet never names another code. */
-static int highest_revoked(int acct, unsigned *ret) {
-        _cleanup_close_ int d = openat(acct, "revoked", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct dirent *de;
-        DIR *dir;
+static int on_issued_field(const char *key, const char *value, void *userdata) {
+        uint32_t *n = userdata, v;
 
-        *ret = 0;
-        if (d < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        dir = dir_open_at(d);
-        if (!dir)
-                return negative_errno();
-        while ((de = readdir(dir))) {
-                uint32_t number;
-                if (parse_u32(de->d_name, &number) == 0 && number > 0 && number <= BREAKGLASS_MAX_CODES &&
-                    number > *ret)
-                        *ret = number;
+        if (!streq(key, "issued"))
+                return 0;
+        if (*n != UINT32_MAX || parse_u32(value, &v) < 0 || v > BREAKGLASS_MAX_CODES)
+                return -EBADMSG; /* repeated or damaged */
+        *n = v;
+        return 0;
+}
+
+/* The highest code number ever issued for the account, from its "issued" record
+ * (0: none yet). Numbers are never reused: a number printed on a sheet, used or
+ * withdrawn, never names another code. A damaged record is an error (-EBADMSG). */
+static int read_issued(int acct, unsigned *ret) {
+        char buf[128];
+        size_t len;
+        uint32_t n = UINT32_MAX;
+        int r;
+
+        r = kv_read_at(acct, "issued", buf, sizeof(buf), &len);
+        if (r == -ENOENT) {
+                *ret = 0;
+                return 0;
         }
-        closedir(dir);
+        if (r < 0)
+                return r;
+        r = kv_parse(buf, len, on_issued_field, &n);
+        if (r < 0 || n == UINT32_MAX)
+                return -EBADMSG;
+        *ret = n;
         return 0;
 }
 
@@ -490,7 +501,7 @@ int breakglass_generate(const ephem_config *c, const char *account, unsigned cou
                 (void) snprintf(detail, detail_size, "%s/%s: %s", c->breakglass_dir, account, strerror(-acct));
                 return acct;
         }
-        /* Numbers are never reused: a used or revoked code's number stays taken. */
+        /* Numbers are never reused: a used or withdrawn code's number stays taken. */
         r = breakglass_list(c, account, &existing, &n_existing);
         if (r < 0)
                 return r;
@@ -499,19 +510,33 @@ int breakglass_generate(const ephem_config *c, const char *account, unsigned cou
                         next = existing[i].number + 1;
         free(existing);
         {
-                unsigned revoked;
-                r = highest_revoked(acct, &revoked);
+                unsigned issued;
+                r = read_issued(acct, &issued);
                 if (r < 0) {
-                        (void) snprintf(detail, detail_size, "%s/%s/revoked: %s", c->breakglass_dir, account,
+                        (void) snprintf(detail, detail_size, "%s/%s/issued: %s", c->breakglass_dir, account,
+                                        r == -EBADMSG ? "damaged (it must say issued=N)" : strerror(-r));
+                        return r;
+                }
+                if (issued >= next)
+                        next = issued + 1;
+        }
+        if (next + count - 1 > BREAKGLASS_MAX_CODES) {
+                (void) snprintf(detail, detail_size,
+                                "numbers above %u would be needed (ephemctl(8), breakglass generate: starting over)",
+                                BREAKGLASS_MAX_CODES);
+                return -E2BIG;
+        }
+        /* The numbers are taken, durably, before any code exists. */
+        {
+                kv_writer w = { 0 };
+                kvw_addf(&w, "issued", "%u", next + count - 1);
+                r = kvw_commit_at(&w, acct, "issued", 0600);
+                kvw_done(&w);
+                if (r < 0) {
+                        (void) snprintf(detail, detail_size, "%s/%s/issued: %s", c->breakglass_dir, account,
                                         strerror(-r));
                         return r;
                 }
-                if (revoked >= next)
-                        next = revoked + 1;
-        }
-        if (next + count - 1 > BREAKGLASS_MAX_CODES) {
-                (void) snprintf(detail, detail_size, "numbers above %u would be needed", BREAKGLASS_MAX_CODES);
-                return -E2BIG;
         }
 
         codes = calloc(count + 1, sizeof(char *));
@@ -667,7 +692,7 @@ int breakglass_revoke(const ephem_config *c, const char *account, unsigned numbe
         breakglass_entry *l = NULL;
         _cleanup_close_ int store = -1, acct = -1, revoked = -1;
         size_t n = 0;
-        int r, removed = 0;
+        int r, removed = 0, failed = 0;
 
         r = breakglass_list(c, account, &l, &n);
         if (r < 0)
@@ -682,24 +707,30 @@ int breakglass_revoke(const ephem_config *c, const char *account, unsigned numbe
                 char name[8];
                 if (l[i].used || (number != 0 && l[i].number != number))
                         continue;
-                /* Moved, not deleted: the number stays taken (highest_revoked()). */
-                if (revoked < 0) {
-                        revoked = open_private_dir(acct, "revoked", true);
-                        if (revoked < 0) {
-                                free(l);
-                                return revoked;
-                        }
-                }
                 (void) snprintf(name, sizeof(name), "%u", l[i].number);
-                if (renameat(acct, name, revoked, name) == 0)
+                /* First an empty marker in revoked/, so that the code is refused as
+                 * revoked rather than unknown (best effort: the "issued" record keeps
+                 * the number taken), then the code file goes: deleting needs no
+                 * space, and it is what withdraws the code. */
+                if (revoked < 0)
+                        revoked = open_private_dir(acct, "revoked", true);
+                if (revoked >= 0) {
+                        int m = openat(revoked, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+                        if (m >= 0)
+                                close(m);
+                }
+                if (unlinkat(acct, name, 0) == 0)
                         removed++;
+                else if (errno != ENOENT && failed == 0)
+                        failed = negative_errno();
         }
         free(l);
-        if (revoked >= 0 && fsync(revoked) < 0)
-                return negative_errno();
-        if (fsync(acct) < 0)
-                return negative_errno();
-        return removed;
+        if (revoked >= 0)
+                (void) fsync(revoked);
+        if (fsync(acct) < 0 && failed == 0)
+                failed = negative_errno();
+        /* A code that could not be withdrawn is an error, whatever else was. */
+        return failed < 0 ? failed : removed;
 }
 
 void breakglass_note_use(const ephem_config *c, const char *account, unsigned number, const char *rhost, int64_t now) {

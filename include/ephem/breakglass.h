@@ -66,9 +66,10 @@ typedef struct breakglass_entry {
 /* The codes of an account (unused and used), sorted by number. 0 or -errno. */
 int breakglass_list(const ephem_config *c, const char *account, breakglass_entry **ret, size_t *ret_n);
 
-/* Withdraws unused codes: one number, or all (number 0), moved to revoked/ so that
- * their numbers are never given to new codes and a withdrawn code is refused as
- * revoked. Returns how many, or -errno. */
+/* Withdraws unused codes: one number, or all (number 0). Their files are deleted (a
+ * marker in revoked/ makes a login with one refused as revoked); their numbers stay
+ * taken (breakglass_generate() never issues a number twice). Returns how many, or
+ * -errno when any code could not be withdrawn (it may still be valid). */
 int breakglass_revoke(const ephem_config *c, const char *account, unsigned number);
 
 /* Records where a burned code was used from (the audit trail has it too). */

@@ -173,6 +173,12 @@ check "... a withdrawn code is refused as revoked (breakglass_code_invalid, \"co
         [ "$(revoked_seen)" -gt 0 ]
 NEXT=$("$EPHEMCTL" breakglass generate --account oncall --count 1 </dev/null | grep -oE '^  [0-9]{2}-' | tr -d ' -')
 check "a new code does not take the revoked code's number (02): it is ${NEXT:-none}" [ "$NEXT" = 03 ]
+rm -rf "$T/var/breakglass/oncall/revoked"
+"$EPHEMCTL" breakglass revoke --account oncall --all >/dev/null
+NEXT=$("$EPHEMCTL" breakglass generate --account oncall --count 1 </dev/null | grep -oE '^  [0-9]{2}-' | tr -d ' -')
+check "numbers stay taken without the revoked/ markers (the issued record): next is ${NEXT:-none}" [ "$NEXT" = 04 ]
+"$EPHEMCTL" breakglass revoke --account oncall --number 77 >/dev/null 2>&1
+check "revoke --number of no unused code fails (exit 2)" [ $? = 2 ]
 check "audit: breakglass revoke is a revocation_applied event for the account" bash -c \
         "journalctl --directory=/run/log/journal -o cat EPHEM_EVENT=revocation_applied EPHEM_USER=oncall | grep -q 'break-glass codes of oncall revoked by ephemctl'"
 
