@@ -394,13 +394,13 @@ int cmd_revocations_apply(int argc, char **argv) {
 int cmd_revocations_list(int argc, char **argv) {
         ephem_config *c = NULL;
         revocation_entry *l = NULL;
-        size_t n = 0;
+        size_t n = 0, unreadable = 0;
         int r;
 
         r = config_only(argc, argv, "ephemctl revocations list [--config FILE]", &c);
         if (r != 0)
                 return r < 0 ? 0 : r;
-        r = revocation_list(c, &l, &n);
+        r = revocation_list(c, &l, &n, &unreadable);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", c->revocation_dir, strerror(-r));
                 config_free(c);
@@ -415,6 +415,12 @@ int cmd_revocations_list(int argc, char **argv) {
                        l[i].until ? until : "never", l[i].source);
         }
         printf("%zu revocation(s)\n", n);
+        if (unreadable > 0)
+                fprintf(stderr,
+                        "%zu unreadable entr%s in %s: each still revokes what it names (logins are refused), "
+                        "but cannot be shown or written to a KRL; revoke again what you meant to revoke, "
+                        "then remove the damaged files\n",
+                        unreadable, unreadable == 1 ? "y" : "ies", c->revocation_dir);
         free(l);
         config_free(c);
         return 0;
@@ -462,7 +468,7 @@ int cmd_revocations_krl(int argc, char **argv) {
         ephem_config *c = NULL;
         revocation_entry *l = NULL;
         char iss[80], dir[] = "/tmp/ephem-krl.XXXXXX", spec[64], pub[64];
-        size_t n = 0, written = 0;
+        size_t n = 0, written = 0, unreadable = 0;
         FILE *f;
         int opt, r = EXIT_USAGE;
 
@@ -497,8 +503,17 @@ int cmd_revocations_krl(int argc, char **argv) {
                         ca ? "has only a fingerprint" : "does not exist");
                 goto done;
         }
-        if (revocation_list(c, &l, &n) < 0 || !mkdtemp(dir)) {
+        if (revocation_list(c, &l, &n, &unreadable) < 0 || !mkdtemp(dir)) {
                 fprintf(stderr, "cannot read revocations or make a temporary directory\n");
+                goto done;
+        }
+        if (unreadable > 0) {
+                /* sshd would let through what the missing entries revoke. */
+                fprintf(stderr,
+                        "%zu unreadable revocation entr%s in %s: no KRL written (it would be incomplete); "
+                        "see ephemctl revocations list\n",
+                        unreadable, unreadable == 1 ? "y" : "ies", c->revocation_dir);
+                (void) rmdir(dir);
                 goto done;
         }
         (void) snprintf(iss, sizeof(iss), "ssh-ca:%s", ca->fingerprint);

@@ -138,7 +138,7 @@ static bool check_revocation(const fuzz_host *h, const char *file, size_t len, u
                 if (!plain_field(file, len, "until", until, sizeof(until)) || parse_u64(until, &u) < 0 || u == 0 ||
                     u >= (uint64_t) FUZZ_NOW)
                         violated("an entry whose until is not in the past did not revoke");
-                k = revocation_list(h->config, &l, &n);
+                k = revocation_list(h->config, &l, &n, NULL);
                 if (k < 0 || n != 1 || l[0].until == 0 || l[0].until >= FUZZ_NOW)
                         violated("not revoked, but the entry does not list as lapsed");
                 free(l);

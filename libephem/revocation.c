@@ -227,10 +227,10 @@ bool revocation_check_entry(const ephem_config *c, const char *iss, const char *
         return false;
 }
 
-int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n) {
+int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n, size_t *ret_unreadable) {
         _cleanup_close_ int dfd = revocation_dir_open(c);
         revocation_entry *l = NULL;
-        size_t n = 0;
+        size_t n = 0, unreadable = 0;
         struct dirent *de;
         DIR *d;
 
@@ -241,8 +241,12 @@ int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n
                 return negative_errno();
         while ((de = readdir(d))) {
                 revocation_entry e, *nl;
-                if (strlen(de->d_name) != REVOCATION_NAME_LEN || entry_read(dfd, de->d_name, &e) < 0)
+                if (strlen(de->d_name) != REVOCATION_NAME_LEN)
                         continue;
+                if (entry_read(dfd, de->d_name, &e) < 0) {
+                        unreadable++;
+                        continue;
+                }
                 nl = realloc(l, (n + 1) * sizeof(*nl));
                 if (!nl) {
                         free(l);
@@ -255,6 +259,8 @@ int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n
         closedir(d);
         *ret = l;
         *ret_n = n;
+        if (ret_unreadable)
+                *ret_unreadable = unreadable;
         return 0;
 }
 

@@ -71,8 +71,11 @@ int revocation_names_for(const char *iss, const char *sub, const char *jti, cons
 /* Opens (creating) the revocation directory. fd or -errno. */
 int revocation_dir_open(const ephem_config *c);
 
-/* Every entry (for ephemctl). 0 and an array to free(), or -errno. */
-int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n);
+/* Every readable entry (for ephemctl). 0 and an array to free(), or -errno.
+ * *ret_unreadable (optional) counts the entries that cannot be read: they still
+ * revoke what they name (revocation_check()), but cannot be listed, and a KRL made
+ * without them would be incomplete. */
+int revocation_list(const ephem_config *c, revocation_entry **ret, size_t *ret_n, size_t *ret_unreadable);
 
 /* Removes entries whose `until` has passed. Returns the number removed or -errno. */
 int revocation_gc(const ephem_config *c, int64_t now);

@@ -117,5 +117,20 @@ check "revocations krl writes a KRL in which the revoked serial is revoked" \
 check "... and the revoked key id" bash -c "ssh-keygen -Q -f '$W/revoked.krl' '$W/job-36-cert.pub' | grep -q REVOKED"
 check "... and not a certificate that was never revoked" bash -c "ssh-keygen -Q -f '$W/revoked.krl' '$W/job-31-cert.pub' | grep -q ok"
 
+# A damaged entry still revokes, but cannot be listed or written to a KRL: the KRL
+# is refused rather than written without it, and the list says so.
+cert job-37 ca-vault agent-37 +5m 79
+"$EPHEMCTL" revoke --cert-serial 79 --ca vault >/dev/null
+DAMAGED=$(grep -l '^value=79$' "$T"/var/revoked/* | head -n 1)
+echo "until=4" >>"$DAMAGED"
+echo "until=ed" >>"$DAMAGED"
+ssh_cert job-37 agent-37 true 2>/dev/null
+check "a damaged revocation entry still revokes (revoked)" [ "$(last_session_denial agent-37)" = revoked ]
+OUT=$("$EPHEMCTL" revocations list 2>&1 >/dev/null)
+check "revocations list reports the unreadable entry" grep -q "1 unreadable entry" <<<"$OUT"
+rm -f "$W/revoked2.krl"
+"$EPHEMCTL" revocations krl --ca vault --out "$W/revoked2.krl" >/dev/null 2>&1
+check "revocations krl refuses to write a KRL without it (exit 2, no file)" [ $? = 2 ] && [ ! -e "$W/revoked2.krl" ]
+
 echo "1..$N"
 exit $((FAILED > 0))
