@@ -41,6 +41,7 @@
 #include "ephem/session.h"
 #include "ephem/state.h"
 #include "ephem/store.h"
+#include "ephem/strutil.h"
 #include "ephem/userdb.h"
 
 #define KILL_TIMEOUT_MS 5000u
@@ -226,6 +227,19 @@ static bool learn_logind_session(const ephem_config *c, session_record *s) {
         return s->logind[0] != '\0';
 }
 
+/* open_session (pam_ephem/spawn.c) waits for one byte on the fd it names in
+ * EPHEM_CUTOFF_READY_FD; a helper that exits first closes it without one, and the
+ * session is refused. Run by hand (no such variable), there is nobody to tell. */
+static void tell_ready(void) {
+        const char *e = secure_getenv("EPHEM_CUTOFF_READY_FD");
+        uint32_t fd;
+
+        if (!e || parse_u32(e, &fd) < 0 || fd < 3 || fd > INT_MAX)
+                return;
+        (void) !write((int) fd, "R", 1);
+        (void) close((int) fd);
+}
+
 int main(int argc, char **argv) {
         _cleanup_(session_record_done) session_record s = { 0 };
         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
@@ -296,6 +310,9 @@ int main(int argc, char **argv) {
                 config_free(c);
                 return 0;
         }
+
+        /* Armed: open_session waits for this before letting the session start. */
+        tell_ready();
 
         for (;;) {
                 struct pollfd p[4] = {

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,10 +14,19 @@
 #include "ephem/macro.h"
 
 #define HELPER_ARGS_MAX 32
+/* How long open_session waits for the helper to arm itself (it loads the
+ * configuration and the session record: milliseconds, unless the host is in trouble). */
+#define HELPER_READY_TIMEOUT_MS 10000
+/* The helper's end of the pipe: fd 3, named in its environment. */
+#define HELPER_READY_FD 3
 
-static void child_exec(int err_fd, const char *helper, const char *session_id, int argc, const char **argv) {
+/* The pipe reaches the helper as fd 3 (EPHEM_CUTOFF_READY_FD=3). An exec failure
+ * writes its errno (an int) there; the helper writes one byte, 'R', once it is armed
+ * (ephem-cutoff.c); a helper that dies first closes it without a byte. */
+static void child_exec(int ready_fd, const char *helper, const char *session_id, int argc, const char **argv) {
         const char *args[HELPER_ARGS_MAX + 4];
-        char *const envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        char *const envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "EPHEM_CUTOFF_READY_FD=3",
+                               NULL };
         struct sigaction sa = { .sa_handler = SIG_DFL };
         sigset_t all;
         int fd, n = 0, e;
@@ -27,13 +38,25 @@ static void child_exec(int err_fd, const char *helper, const char *session_id, i
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
+        /* Out of the way of 0-2, which become /dev/null (sshd may have closed some). */
+        if (ready_fd < HELPER_READY_FD) {
+                int moved = fcntl(ready_fd, F_DUPFD_CLOEXEC, HELPER_READY_FD);
+                if (moved < 0)
+                        _exit(127);
+                ready_fd = moved;
+        }
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                 goto fail;
-        /* Everything else sshd had open stays behind, except the error pipe (CLOEXEC). */
-        if (err_fd > 3)
-                (void) close_range(3, (unsigned) err_fd - 1, 0);
-        (void) close_range((unsigned) err_fd + 1, ~0U, 0);
+        /* The pipe to fd 3 (dup2 clears CLOEXEC; dup3 to itself would not), and
+         * everything else sshd had open stays behind. */
+        if (ready_fd != HELPER_READY_FD) {
+                if (dup2(ready_fd, HELPER_READY_FD) < 0)
+                        goto fail;
+                ready_fd = HELPER_READY_FD;
+        } else if (fcntl(ready_fd, F_SETFD, 0) < 0)
+                goto fail;
+        (void) close_range(HELPER_READY_FD + 1, ~0U, 0);
 
         args[n++] = helper;
         args[n++] = session_id;
@@ -44,7 +67,7 @@ static void child_exec(int err_fd, const char *helper, const char *session_id, i
         (void) execve(helper, (char *const *) args, envp);
 fail:
         e = errno;
-        (void) !write(err_fd, &e, sizeof(e));
+        (void) !write(ready_fd, &e, sizeof(e));
         _exit(127);
 }
 
@@ -80,14 +103,40 @@ int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, co
         close(pipefd[1]);
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)
                 ;
-        /* EOF without data: the grandchild exec'd (the pipe closed on exec). */
-        do
-                n = read(pipefd[0], &e, sizeof(e));
-        while (n < 0 && errno == EINTR);
-        close(pipefd[0]);
-        if (n == (ssize_t) sizeof(e))
-                return -(e ? e : EIO);
-        if (n != 0)
-                return -EIO;
-        return 0;
+        /* 'R': armed. An int: the exec's errno. Nothing (EOF): the helper exited
+         * before arming itself, and the session would have no cut-off. */
+        {
+                struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+                uint8_t buf[sizeof(int)];
+                size_t got = 0;
+                int k;
+
+                for (;;) {
+                        k = poll(&p, 1, HELPER_READY_TIMEOUT_MS);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                close(pipefd[0]);
+                                return k == 0 ? -ETIMEDOUT : negative_errno();
+                        }
+                        n = read(pipefd[0], buf + got, sizeof(buf) - got);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        got += (size_t) n;
+                        if (got == 1 && buf[0] == 'R')
+                                break;
+                        if (got == sizeof(buf))
+                                break;
+                }
+                close(pipefd[0]);
+                if (got == 1 && buf[0] == 'R')
+                        return 0;
+                if (got == sizeof(e)) {
+                        memcpy(&e, buf, sizeof(e));
+                        return -(e > 0 ? e : EIO);
+                }
+                return n < 0 ? negative_errno() : -ECHILD;
+        }
 }

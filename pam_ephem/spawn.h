@@ -6,7 +6,10 @@
  * detached (double fork: it is not sshd's child), with no fd of the caller but
  * /dev/null on 0-2, default signal dispositions, an empty signal mask and a
  * minimal environment. It carries no secret: only the session id and the module
- * arguments (paths and settings). Returns 0 once the helper has exec'd, or a
- * negative errno (including the exec's own failure).
+ * arguments (paths and settings). Returns 0 once the helper says it is armed (its
+ * deadline timer set, the revocation watch in place: a byte on fd 3), or a negative
+ * errno: the exec's own failure, -ECHILD when the helper exited before arming
+ * itself (a configuration it cannot load, a session record gone), -ETIMEDOUT after
+ * 10 s. The session must then be refused: nothing would cut it off.
  */
 int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, const char **argv);

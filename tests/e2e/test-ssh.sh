@@ -147,6 +147,19 @@ TOK=$(rig_mint 7 60)
 OUT=$(EPHEM_TOKEN="$TOK" /usr/bin/python3 "$HERE/paramiko-login.py" 127.0.0.1 "$RIG_PORT" agent-7 'id -un' 2>&1)
 check "paramiko logs in with keyboard-interactive" [ "$OUT" = agent-7 ]
 
+# ---- a cut-off helper that cannot arm itself: the session is refused ----
+# (the helper exits at once, as it does when it cannot load the configuration or
+# the session record; the session would have had nothing to end it)
+printf '#!/bin/sh\nexit 1\n' >"$T/helper-fails" && chmod 0755 "$T/helper-fails"
+sed -i "s|^cutoff_helper = .*|cutoff_helper = $T/helper-fails|" /etc/ephem/ephem.conf
+OUT=$(rig_ssh agent-7 "$(rig_mint 7 60)" 'echo ran' 2>/dev/null)
+check "a helper that exits before arming itself refuses the session (nothing ran)" [ "$OUT" != ran ]
+check "... session_denied, with the helper's failure as the reason" bash -c \
+        "journalctl --directory=/run/log/journal -o cat EPHEM_EVENT=session_denied EPHEM_USER=agent-7 | grep -q 'cut-off helper'"
+sed -i "s|^cutoff_helper = .*|cutoff_helper = $CUTOFF|" /etc/ephem/ephem.conf
+OUT=$(rig_ssh agent-7 "$(rig_mint 7 60)" 'echo ran' 2>/dev/null)
+check "... and with the real helper back, sessions open again" [ "$OUT" = ran ]
+
 # ---- the audit trail: catalog, report ----
 TOP=$(cd "$HERE/../.." && pwd)
 check "every MESSAGE_ID of audit.c has a catalog entry" bash -c "
