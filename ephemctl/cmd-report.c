@@ -341,7 +341,9 @@ static void print_text(report *r) {
         printf("revocations recorded               %u\n", r->revocations_applied);
         printf("transient users created / removed  %u / %u\n", r->users_created, r->users_removed);
         printf("configuration errors               %u%s\n", r->config_errors,
-               r->config_errors ? " (every login was refused meanwhile: journalctl EPHEM_EVENT=config_error)" : "");
+               r->config_errors
+                       ? " (no token login while pam_ephem could not load it; journalctl EPHEM_EVENT=config_error)"
+                       : "");
 }
 
 static void print_json(report *r) {
