@@ -426,15 +426,74 @@ int cmd_revocations_list(int argc, char **argv) {
         return 0;
 }
 
+/*
+ * The backstop for a cut-off helper that is gone (killed, crashed): a live session
+ * past its deadline is cut off, one whose token, user or certificate has been
+ * revoked is ended. Normally each session's ephem-cutoff did that long before: the
+ * sweep leaves it BACKSTOP_GRACE seconds to do so. Returns how many sessions were
+ * ended.
+ */
+#define BACKSTOP_GRACE 10
+static unsigned end_overdue_sessions(const ephem_config *c, int64_t now) {
+        session_record *l = NULL;
+        size_t n = 0;
+        unsigned ended = 0;
+
+        if (session_list(c, &l, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                session_record *s = &l[i];
+                char detail[192] = "";
+                revocation_entry rev = { 0 };
+                bool overdue, revoked = false;
+                audit_record a;
+
+                if (!session_alive(s))
+                        continue;
+                overdue = s->deadline > 0 && now > s->deadline + BACKSTOP_GRACE;
+                if (!overdue)
+                        revoked = revocation_check_entry(c, s->iss, s->sub, s->jti, s->user, s->fingerprint, now,
+                                                         detail, sizeof(detail), &rev) &&
+                                  (rev.added_us == 0 || rev.added_us / 1000000 + BACKSTOP_GRACE < now);
+                if (!overdue && !revoked)
+                        continue;
+                session_status_write(c, s, overdue ? "cut_off" : "revoked");
+                a = (audit_record){ .event = overdue ? AUDIT_SESSION_CUTOFF : AUDIT_SESSION_REVOKED,
+                                    .identifier = "ephemctl",
+                                    .user = s->user,
+                                    .uid = (int64_t) s->uid,
+                                    .session_id = s->id,
+                                    .iss = s->iss,
+                                    .sub = s->sub,
+                                    .jti = s->jti,
+                                    .fingerprint = s->fingerprint,
+                                    .deadline = s->deadline,
+                                    .revoked_at = revoked ? rev.added_us : 0 };
+                if (session_kill(c, s, 5000) < 0) {
+                        a.reason = EPHEM_R_INTERNAL;
+                        a.detail =
+                                "ended by ephemctl gc (its cut-off helper was gone), but processes survived the kill";
+                } else
+                        a.detail = overdue ? "ended by ephemctl gc at its deadline: its cut-off helper was gone"
+                                           : "ended by ephemctl gc, revoked: its cut-off helper was gone";
+                audit_emit(&a);
+                ended++;
+        }
+        session_list_free(l, n);
+        return ended;
+}
+
 int cmd_gc(int argc, char **argv) {
         ephem_config *c = NULL;
         gc_stats st = { 0 };
         int64_t now = (int64_t) time(NULL);
         int r, rev;
+        unsigned ended;
 
         r = config_only(argc, argv, "ephemctl gc [--config FILE]", &c);
         if (r != 0)
                 return r < 0 ? 0 : r;
+        ended = end_overdue_sessions(c, now);
         r = store_gc(c, now, &st);
         rev = revocation_gc(c, now);
         if (r < 0) {
@@ -442,10 +501,18 @@ int cmd_gc(int argc, char **argv) {
                 config_free(c);
                 return EXIT_USAGE;
         }
+        if (ended > 0)
+                printf("ended %u live session(s) past their deadline or revoked, whose cut-off helper was gone\n",
+                       ended);
         printf("removed %u user(s), %u ended session(s), %u stale login record(s), %d replay entries, %d lapsed "
                "revocation(s)\n",
                st.users_removed, st.sessions_removed, st.logins_removed, st.replay_removed > 0 ? st.replay_removed : 0,
                rev > 0 ? rev : 0);
+        if (st.quarantine_unreadable > 0)
+                fprintf(stderr,
+                        "%u damaged UID quarantine record(s) in %s: their UIDs stay taken until the files are "
+                        "removed by hand (check which name each UID had first)\n",
+                        st.quarantine_unreadable, c->users.quarantine_dir);
         config_free(c);
         return 0;
 }

@@ -517,7 +517,7 @@ int store_home_remove(const ephem_config *c, const user_record *r) {
 
 /* ---- the sweep ---- */
 
-static void gc_quarantine(const ephem_config *c, int64_t now) {
+static void gc_quarantine(const ephem_config *c, int64_t now, gc_stats *st) {
         _cleanup_close_ int dfd = quarantine_open(c, false);
         struct dirent *de;
         DIR *d;
@@ -532,7 +532,10 @@ static void gc_quarantine(const ephem_config *c, int64_t now) {
                 uint32_t uid;
                 if (parse_u32(de->d_name, &uid) < 0)
                         continue;
-                if (quarantine_read(dfd, uid, &q) == 0 && q.until <= now)
+                if (quarantine_read(dfd, uid, &q) < 0)
+                        /* Kept (fail closed: the UID stays taken), but said. */
+                        st->quarantine_unreadable++;
+                else if (q.until <= now)
                         (void) unlinkat(dfd, de->d_name, 0);
         }
         closedir(d);
@@ -595,7 +598,7 @@ int store_gc(const ephem_config *c, int64_t now, gc_stats *ret) {
         }
         gc_logins(c, now, &st);
         st.replay_removed = replay_gc(c->state_dir, now);
-        gc_quarantine(c, now);
+        gc_quarantine(c, now, &st);
         if (ret)
                 *ret = st;
         return 0;

@@ -52,6 +52,7 @@ typedef struct gc_stats {
         unsigned logins_removed;
         unsigned sessions_removed;
         int replay_removed;
+        unsigned quarantine_unreadable; /* damaged quarantine records: their UIDs stay taken */
 } gc_stats;
 
 /*

@@ -198,6 +198,23 @@ check "report reads a journalctl -o json export of another host identically" \
 "$EPHEMCTL" report --directory /run/log/journal >"$T/report.txt"
 check "report prints a readable summary" grep -q "sessions ended by revocation" "$T/report.txt"
 
+# ---- the sweep is the backstop when a session's cut-off helper is gone ----
+for _ in $(seq 1 50); do [ -z "$(pgrep -f -- "^$CUTOFF ")" ] && break; sleep 0.1; done
+rig_ssh agent-7 "$(rig_mint 7 3)" 'sleep 60' >/dev/null 2>&1 &
+P=$!
+for _ in $(seq 1 50); do [ -n "$(pgrep -f -- "^$CUTOFF ")" ] && break; sleep 0.1; done
+HELPERS=$(pgrep -f -- "^$CUTOFF " | wc -l)
+pkill -9 -f -- "^$CUTOFF "
+sleep 14 # the deadline (3 s) and the sweep's grace for a helper (10 s)
+check "with its helper killed ($HELPERS), the session outlives its deadline" kill -0 "$P"
+OUT=$("$EPHEMCTL" gc 2>&1)
+check "ephemctl gc ends it" grep -q "^ended 1 live session" <<<"$OUT"
+for _ in $(seq 1 50); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
+check "... and the client sees the connection close" bash -c "! kill -0 $P 2>/dev/null"
+check "audit: a session_cutoff event by ephemctl saying why" bash -c \
+        "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_cutoff SYSLOG_IDENTIFIER=ephemctl | grep -q 'cut-off helper was gone'"
+wait "$P" 2>/dev/null
+
 echo "1..$N"
 [ $FAILED -eq 0 ] || { echo "# $FAILED failed; sshd log:"; tail -n 40 "$T/sshd.log" | sed 's/^/# /'; }
 exit $((FAILED > 0))
