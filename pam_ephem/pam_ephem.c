@@ -801,7 +801,7 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         char detail[512] = "", clean_iss[256], clean_sub[256], clean_chain[400];
         const char *id;
         audit_record a;
-        int k;
+        int k, ready_fd = -1;
 
         id = pam_getenv(ctx->pamh, LOGIN_ENV);
         if (!id && !ctx->transient)
@@ -911,8 +911,9 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 return session_fail(ctx, &rec, EPHEM_R_STATE, detail);
         }
         /* The helper is forked before this process enters the cgroup, so that the
-         * cut-off does not kill the helper with the session. */
-        k = spawn_cutoff_helper(c->cutoff_helper, s.id, argc, argv);
+         * cut-off does not kill the helper with the session; it arms itself while
+         * this process enters the cgroup (the slow part), and is waited for after. */
+        k = spawn_cutoff_helper(c->cutoff_helper, s.id, argc, argv, &ready_fd);
         if (k < 0) {
                 (void) session_remove(c, s.id);
                 if (s.cgroup[0])
@@ -925,10 +926,19 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 if (k < 0) {
                         /* Without the cgroup the session could outlive its deadline: refuse.
                          * The helper sees the record go and cleans up. */
+                        close(ready_fd);
                         (void) session_remove(c, s.id);
                         (void) snprintf(detail, sizeof(detail), "entering cgroup %s: %s", s.cgroup, strerror(-k));
                         return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
                 }
+        }
+        k = spawn_wait_ready(ready_fd);
+        if (k < 0) {
+                /* Nothing would end this session. */
+                (void) session_remove(c, s.id);
+                (void) snprintf(detail, sizeof(detail), "cut-off helper %s did not arm itself: %s", c->cutoff_helper,
+                                strerror(-k));
+                return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
         }
 
         session_status_write(c, &s, "active");

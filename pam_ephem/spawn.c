@@ -71,10 +71,9 @@ fail:
         _exit(127);
 }
 
-int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, const char **argv) {
+int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, const char **argv, int *ret_ready_fd) {
         int pipefd[2], status, e = 0;
         pid_t child;
-        ssize_t n;
 
         if (argc > HELPER_ARGS_MAX)
                 return -E2BIG;
@@ -103,40 +102,44 @@ int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, co
         close(pipefd[1]);
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)
                 ;
+        *ret_ready_fd = pipefd[0];
+        return 0;
+}
+
+int spawn_wait_ready(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        uint8_t buf[sizeof(int)];
+        size_t got = 0;
+        ssize_t n = 0;
+        int k, e;
+
         /* 'R': armed. An int: the exec's errno. Nothing (EOF): the helper exited
          * before arming itself, and the session would have no cut-off. */
-        {
-                struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-                uint8_t buf[sizeof(int)];
-                size_t got = 0;
-                int k;
-
-                for (;;) {
-                        k = poll(&p, 1, HELPER_READY_TIMEOUT_MS);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0) {
-                                close(pipefd[0]);
-                                return k == 0 ? -ETIMEDOUT : negative_errno();
-                        }
-                        n = read(pipefd[0], buf + got, sizeof(buf) - got);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n <= 0)
-                                break;
-                        got += (size_t) n;
-                        if (got == 1 && buf[0] == 'R')
-                                break;
-                        if (got == sizeof(buf))
-                                break;
+        for (;;) {
+                k = poll(&p, 1, HELPER_READY_TIMEOUT_MS);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        e = k == 0 ? ETIMEDOUT : errno;
+                        close(fd);
+                        return -e;
                 }
-                close(pipefd[0]);
-                if (got == 1 && buf[0] == 'R')
-                        return 0;
-                if (got == sizeof(e)) {
-                        memcpy(&e, buf, sizeof(e));
-                        return -(e > 0 ? e : EIO);
-                }
-                return n < 0 ? negative_errno() : -ECHILD;
+                n = read(fd, buf + got, sizeof(buf) - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                got += (size_t) n;
+                if ((got == 1 && buf[0] == 'R') || got == sizeof(buf))
+                        break;
         }
+        e = n < 0 ? errno : 0;
+        close(fd);
+        if (got == 1 && buf[0] == 'R')
+                return 0;
+        if (got == sizeof(int)) {
+                memcpy(&e, buf, sizeof(e));
+                return -(e > 0 ? e : EIO);
+        }
+        return e > 0 ? -e : -ECHILD;
 }
