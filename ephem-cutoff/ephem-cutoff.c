@@ -227,7 +227,7 @@ static bool learn_logind_session(const ephem_config *c, session_record *s) {
         return s->logind[0] != '\0';
 }
 
-/* open_session (pam_ephem/spawn.c) waits for one byte on the fd it names in
+/* open_session (pam_ephem/cutoff-helper.c) waits for one byte on the fd it names in
  * EPHEM_CUTOFF_READY_FD; a helper that exits first closes it without one, and the
  * session is refused. Run by hand (no such variable), there is nobody to tell. */
 static void tell_ready(void) {
@@ -259,6 +259,16 @@ int main(int argc, char **argv) {
         }
         margc = argc - 3;
         margv = (const char **) argv + 3;
+        /* Started by pam_ephem (posix_spawn, pam_ephem/cutoff-helper.c): fork once and let the
+         * first process exit, which the module waits for, so that the helper is not
+         * the PAM application's child (sshd would have to reap it). */
+        if (secure_getenv("EPHEM_CUTOFF_READY_FD")) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return 1;
+                if (pid > 0)
+                        _exit(0);
+        }
         k = config_load(config_path_from_args(margc, margv), margc, margv, &c, &err);
         if (k < 0) {
                 audit_record a = { .event = AUDIT_CONFIG_ERROR,

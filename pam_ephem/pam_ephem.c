@@ -45,7 +45,7 @@
 #include "ephem/store.h"
 #include "ephem/token.h"
 #include "prompt.h"
-#include "spawn.h"
+#include "cutoff-helper.h"
 
 #define DATA_CONFIG "ephem.config"
 
@@ -910,15 +910,18 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 (void) snprintf(detail, sizeof(detail), "session record: %s", strerror(-k));
                 return session_fail(ctx, &rec, EPHEM_R_STATE, detail);
         }
-        /* The helper is forked before this process enters the cgroup, so that the
-         * cut-off does not kill the helper with the session; it arms itself while
-         * this process enters the cgroup (the slow part), and is waited for after. */
+        /* The helper is started before this process enters the cgroup, so that the
+         * cut-off does not kill the helper with the session, and waited for until it
+         * is armed: before that, nothing would end the session. */
         k = spawn_cutoff_helper(c->cutoff_helper, s.id, argc, argv, &ready_fd);
+        if (k == 0)
+                k = spawn_wait_ready(ready_fd);
         if (k < 0) {
                 (void) session_remove(c, s.id);
                 if (s.cgroup[0])
                         (void) rmdir(s.cgroup);
-                (void) snprintf(detail, sizeof(detail), "cut-off helper %s: %s", c->cutoff_helper, strerror(-k));
+                (void) snprintf(detail, sizeof(detail), "cut-off helper %s did not arm itself: %s", c->cutoff_helper,
+                                strerror(-k));
                 return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
         }
         if (s.cgroup[0]) {
@@ -926,19 +929,10 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 if (k < 0) {
                         /* Without the cgroup the session could outlive its deadline: refuse.
                          * The helper sees the record go and cleans up. */
-                        close(ready_fd);
                         (void) session_remove(c, s.id);
                         (void) snprintf(detail, sizeof(detail), "entering cgroup %s: %s", s.cgroup, strerror(-k));
                         return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
                 }
-        }
-        k = spawn_wait_ready(ready_fd);
-        if (k < 0) {
-                /* Nothing would end this session. */
-                (void) session_remove(c, s.id);
-                (void) snprintf(detail, sizeof(detail), "cut-off helper %s did not arm itself: %s", c->cutoff_helper,
-                                strerror(-k));
-                return session_fail(ctx, &rec, EPHEM_R_INTERNAL, detail);
         }
 
         session_status_write(c, &s, "active");

@@ -89,9 +89,31 @@ check "... for the reason token_truncated" [ "$(last_denial agent-7)" = token_tr
 # ---- cut-off at expiry: every process of the session, the connection, the user ----
 TOK=$(rig_mint 7 6)
 START=$(date +%s)
+# Meanwhile, the session's cut-off helper as sshd started it: not sshd's child, in a
+# session of its own, no descriptor of sshd's (no socket), an environment of PATH only.
+(
+        for _ in $(seq 1 50); do H=$(pgrep -f -- "^$CUTOFF " | head -n 1); [ -n "$H" ] && break; sleep 0.1; done
+        PARENT=$(awk '/^PPid:/ { print $2 }' "/proc/$H/status")
+        {
+                echo "parent=$(cat "/proc/$PARENT/comm")"
+                echo "own-session=$([ "$(ps -o sid= -p "$H" | tr -d ' ')" != "$(ps -o sid= -p "$(pgrep -o -x sshd)" | tr -d ' ')" ] && echo yes)"
+                echo "sockets=$(find "/proc/$H/fd" -mindepth 1 -printf '%l\n' | grep -c '^socket:')"
+                echo "fd0=$(readlink "/proc/$H/fd/0")"
+                echo "env=$(tr '\0' ' ' <"/proc/$H/environ")"
+        } >"$T/helper-facts"
+) &
+FACTS=$!
 rig_ssh agent-7 "$TOK" 'sleep 1001 & setsid sh -c "sleep 1002 &" ; nohup sleep 1003 >/dev/null 2>&1 & sleep 1000' 2>/dev/null
 RC=$?
 END=$(date +%s)
+wait "$FACTS"
+check "the cut-off helper is not sshd's child ($(sed -n 's/^parent=//p' "$T/helper-facts"))" \
+        bash -c "grep -q '^parent=' '$T/helper-facts' && ! grep -q '^parent=sshd' '$T/helper-facts'"
+check "... runs in a session of its own" grep -q "^own-session=yes$" "$T/helper-facts"
+check "... holds no socket (nothing of sshd's)" grep -q '^sockets=0$' "$T/helper-facts"
+check "... has /dev/null as standard input" grep -q '^fd0=/dev/null$' "$T/helper-facts"
+check "... and only PATH (and the readiness descriptor's number) in its environment" \
+        grep -qx 'env=PATH=/usr/sbin:/usr/bin:/sbin:/bin EPHEM_CUTOFF_READY_FD=3 ' "$T/helper-facts"
 check "a long-running command is cut off at the token's expiry (client sees the connection close)" \
         [ $RC -ne 0 ] && [ $((END - START)) -le 10 ]
 check "the background, setsid double-forked and nohup processes are gone within 2 s" \
