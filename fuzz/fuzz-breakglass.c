@@ -93,14 +93,7 @@ static bool use_with_damaged_code(const fuzz_host *h, const uint8_t *data, size_
         return r == EPHEM_OK;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        account_dirs(fuzz_host_get());
-        return 0;
-}
+FUZZ_INITIALIZE(account_dirs(fuzz_host_get()))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const fuzz_host *h = fuzz_host_get();

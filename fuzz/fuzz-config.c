@@ -174,13 +174,7 @@ static void run(const char *path, int argc, const char **argv, unsigned long fai
         config_free(c);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        return 0;
-}
+FUZZ_INITIALIZE((void) 0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static char *path;

@@ -347,3 +347,8 @@ void fuzz_failinject_from_input(const uint8_t **data, size_t *size, unsigned lon
         *ret_fail_at = v & 0x7fff;
         *ret_persistent = v & 0x8000;
 }
+
+void fuzz_init(void) {
+        if (!failinject_route_libraries())
+                fuzz_die("OpenSSL allocated before the failure injection was set up");
+}

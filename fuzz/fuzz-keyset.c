@@ -81,13 +81,7 @@ static void run(const char *buf, size_t len, unsigned long fail_at, bool persist
         keyset_done(&ks);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        return 0;
-}
+FUZZ_INITIALIZE((void) 0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *buf = NULL;

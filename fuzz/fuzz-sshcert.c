@@ -108,13 +108,7 @@ static void run(uint8_t kind, const uint8_t *data, size_t size, unsigned long fa
         sshcert_done(&c);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        return 0;
-}
+FUZZ_INITIALIZE((void) 0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned long fail_at = 0;

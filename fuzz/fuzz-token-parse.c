@@ -71,13 +71,7 @@ static void run(const char *s, size_t len, unsigned long fail_at, bool persisten
         token_free(t);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        return 0;
-}
+FUZZ_INITIALIZE((void) 0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned long fail_at = 0;

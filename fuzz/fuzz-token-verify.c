@@ -159,14 +159,7 @@ static void run(const char *s, size_t len, unsigned long fail_at, bool persisten
         }
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        (void) argc;
-        (void) argv;
-        if (!failinject_route_libraries())
-                fuzz_die("OpenSSL allocated before the failure injection was set up");
-        (void) fuzz_host_get();
-        return 0;
-}
+FUZZ_INITIALIZE((void) fuzz_host_get())
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *signed_token = NULL;

@@ -26,6 +26,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* First thing in every LLVMFuzzerInitialize(): OpenSSL's and jansson's allocations
+ * routed through the failure injection (before either has allocated), or stop. */
+void fuzz_init(void);
+
+/* An LLVMFuzzerInitialize() that does fuzz_init() and then `setup` (a statement). */
+#define FUZZ_INITIALIZE(setup)                              \
+        int LLVMFuzzerInitialize(int *argc, char ***argv) { \
+                (void) argc;                                \
+                (void) argv;                                \
+                fuzz_init();                                \
+                setup;                                      \
+                return 0;                                   \
+        }
+
 /* 2026-01-01T00:00:00Z: the harness's "now". Seed tokens are issued at it. */
 #define FUZZ_NOW INT64_C(1767225600)
 

@@ -9,16 +9,7 @@
 #include <unistd.h>
 
 #include "ephem/macro.h"
-
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
+#include "ephem/strutil.h"
 
 static bool key_valid(const char *k, size_t n) {
         if (n == 0)
@@ -35,7 +26,7 @@ static int unescape(char *v) {
 
         for (char *r = v; *r; r++) {
                 if (*r == '%') {
-                        int hi = hexval(r[1]), lo = hi >= 0 ? hexval(r[2]) : -1;
+                        int hi = hex_digit_value(r[1]), lo = hi >= 0 ? hex_digit_value(r[2]) : -1;
                         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                                 return -EBADMSG;
                         *w++ = (char) (hi << 4 | lo);

@@ -188,3 +188,13 @@ bool string_is_graph_ascii(const char *s) {
                         return false;
         return true;
 }
+
+int hex_digit_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}

@@ -99,22 +99,12 @@ static void hex_encode(const uint8_t *in, size_t n, char *out) {
         out[2 * n] = '\0';
 }
 
-static int hex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Exactly 2n hex digits (sscanf's %2x would also take " f", "+f" and "-1"). */
 static bool hex_decode(const char *in, uint8_t *out, size_t n) {
         if (strlen(in) != 2 * n)
                 return false;
         for (size_t i = 0; i < n; i++) {
-                int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
+                int hi = hex_digit_value(in[2 * i]), lo = hex_digit_value(in[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return false;
                 out[i] = (uint8_t) (hi << 4 | lo);

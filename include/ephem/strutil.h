@@ -13,6 +13,9 @@
 int parse_u64(const char *s, uint64_t *ret);
 int parse_u32(const char *s, uint32_t *ret);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* parse_u64() of a value that must fit a non-negative int64_t (Unix times). */
 int parse_i64_nonneg(const char *s, int64_t *ret);
 
