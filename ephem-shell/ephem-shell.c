@@ -10,6 +10,10 @@
  * and then:
  *   - a forced command: runs it with /bin/sh -c, whatever was asked, and puts what
  *     was asked into SSH_ORIGINAL_COMMAND (OpenSSH's ForceCommand semantics);
+ *   - allowed commands ([rule] allow_command, narrowed by the token's
+ *     commands_claim): runs what was asked with /bin/sh -c only when it is exactly
+ *     one of them; refuses anything else, an interactive shell and a subsystem
+ *     (sftp) that is not listed;
  *   - no forced command: runs [users] login_shell with the same arguments.
  * No session found, or a configuration it cannot read: it refuses (exit 1).
  *
@@ -59,6 +63,9 @@ typedef struct status {
         char state[32];
         char command[CONF_MAX_LINE + 1];
         bool has_command;
+        char allow[KV_RECORD_MAX]; /* the allowed command lines, each ended by '\n' */
+        size_t allow_len;
+        bool has_allow;
 } status;
 
 static int on_field(const char *key, const char *value, void *userdata) {
@@ -74,8 +81,33 @@ static int on_field(const char *key, const char *value, void *userdata) {
         else if (streq(key, "command") && strlen(value) < sizeof(s->command)) {
                 strcpy(s->command, value);
                 s->has_command = true;
+        } else if (streq(key, "allow")) {
+                size_t n = strlen(value);
+                /* Root wrote it without control characters; a newline cannot occur. */
+                if (n == 0 || s->allow_len + n + 1 >= sizeof(s->allow))
+                        return -EBADMSG;
+                memcpy(s->allow + s->allow_len, value, n);
+                s->allow[s->allow_len + n] = '\n';
+                s->allow_len += n + 1;
+                s->allow[s->allow_len] = '\0';
+                s->has_allow = true;
         }
         return 0;
+}
+
+/* Whether `asked` is exactly one of the allowed command lines. */
+static bool allowed(const status *s, const char *asked) {
+        size_t n = strlen(asked);
+
+        for (const char *p = s->allow; *p;) {
+                const char *nl = strchr(p, '\n');
+                if (!nl)
+                        break;
+                if ((size_t) (nl - p) == n && memcmp(p, asked, n) == 0)
+                        return true;
+                p = nl + 1;
+        }
+        return false;
 }
 
 /* The status file of the session one of our ancestors leads, for user `user`. */
@@ -156,6 +188,20 @@ int main(int argc, char **argv) {
                 else
                         (void) unsetenv("SSH_ORIGINAL_COMMAND");
                 execl("/bin/sh", "sh", "-c", s.command, (char *) NULL);
+                fprintf(stderr, "ephem-shell: /bin/sh: %s\n", strerror(errno));
+                return 1;
+        }
+        if (s.has_allow) {
+                /* Only what the session allows, exactly as listed; no shell of its own. */
+                if (argc != 3 || !streq(argv[1], "-c")) {
+                        fprintf(stderr, "ephem-shell: this session may only run its allowed commands, not a shell\n");
+                        return 1;
+                }
+                if (!allowed(&s, argv[2])) {
+                        fprintf(stderr, "ephem-shell: this session may not run that command\n");
+                        return 1;
+                }
+                execl("/bin/sh", "sh", "-c", argv[2], (char *) NULL);
                 fprintf(stderr, "ephem-shell: /bin/sh: %s\n", strerror(errno));
                 return 1;
         }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ephem/dpop.h"
+#include "ephem/login.h"
 #include "ephem/macro.h"
 #include "ephem/policy.h"
 #include "ephem/state.h"
@@ -387,6 +388,20 @@ int cmd_policy_test(int argc, char **argv) {
         printf("%s\n", rule->groups ? "" : " (none)");
         if (rule->max_session)
                 printf("  max session %" PRIu64 " s\n", rule->max_session);
+        if (rule->command) {
+                char line[256];
+                printf("  forced command: %s\n", sanitize_for_log(rule->command, line, sizeof(line)));
+        } else {
+                char **allow = NULL;
+                if (login_allowance(t, rule, &allow) == 0 && allow) {
+                        printf("  allowed commands only:\n");
+                        for (char **a = allow; *a; a++) {
+                                char line[256];
+                                printf("    %s\n", sanitize_for_log(*a, line, sizeof(line)));
+                        }
+                }
+                strv_free(allow);
+        }
         config_free(c);
         return 0;
 }

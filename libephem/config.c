@@ -42,6 +42,8 @@ static void rule_done(ephem_rule *r) {
         strv_free(r->groups);
         strv_free(r->actors);
         free(r->command);
+        strv_free(r->allow_commands);
+        free(r->commands_claim);
 }
 
 static void ca_done(ephem_ca *ca) {
@@ -398,13 +400,36 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
         }
         if (streq(key, "actors"))
                 return set_list(&rule->actors, key, value, line, err);
-        if (streq(key, "command")) {
+        if (streq(key, "command") || streq(key, "allow_command")) {
                 for (const char *p = value; *p; p++)
                         if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-                                conf_error_set(err, line, "command: no control characters");
+                                conf_error_set(err, line, "%s: no control characters", key);
                                 return -EINVAL;
                         }
-                return set_once_string(&rule->command, key, value, line, err);
+                if (streq(key, "command"))
+                        return set_once_string(&rule->command, key, value, line, err);
+                /* One command line per allow_command; repeated for several. */
+                {
+                        size_t total = strlen(value);
+                        for (char **a = rule->allow_commands; a && *a; a++)
+                                total += strlen(*a) + 1;
+                        if (strv_length(rule->allow_commands) >= RULE_ALLOW_COMMANDS_MAX ||
+                            total > RULE_ALLOW_TEXT_MAX || !*value) {
+                                conf_error_set(err, line,
+                                               "allow_command: a command line; at most %u per rule, %u bytes "
+                                               "together",
+                                               RULE_ALLOW_COMMANDS_MAX, RULE_ALLOW_TEXT_MAX);
+                                return -EINVAL;
+                        }
+                }
+                return strv_extend(&rule->allow_commands, value) < 0 ? -ENOMEM : 0;
+        }
+        if (streq(key, "commands_claim")) {
+                if (!*value || strlen(value) > 255) {
+                        conf_error_set(err, line, "commands_claim: a claim name");
+                        return -EINVAL;
+                }
+                return set_once_string(&rule->commands_claim, key, value, line, err);
         }
         if (streq(key, "dpop")) {
                 if (!streq(value, "required") && !streq(value, "optional")) {
@@ -636,6 +661,13 @@ static int verify_whole(ephem_config *c, conf_error *err) {
                 ephem_rule *rule = &c->rules[i];
                 if (!rule->issuers || !rule->logins) {
                         conf_error_set(err, rule->line, "[rule %s] needs 'issuer' and 'logins'", rule->name);
+                        return -EINVAL;
+                }
+                if (rule->command && (rule->allow_commands || rule->commands_claim)) {
+                        conf_error_set(err, rule->line,
+                                       "[rule %s]: 'command' forces one command; it cannot be combined with "
+                                       "'allow_command' or 'commands_claim'",
+                                       rule->name);
                         return -EINVAL;
                 }
                 for (char **n = rule->issuers; *n; n++)

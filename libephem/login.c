@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ephem/json.h"
 #include "ephem/kvrecord.h"
 #include "ephem/macro.h"
 #include "ephem/state.h"
@@ -22,6 +23,7 @@ void login_record_done(login_record *r) {
         free(r->rule);
         free(r->act_chain);
         free(r->command);
+        strv_free(r->allow);
         strv_free(r->groups);
         *r = (login_record){ 0 };
 }
@@ -35,9 +37,79 @@ static int dup_field(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
+/* No control character: a command line travels in line-based records. */
+static bool string_is_printable(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+/* The token's list of command lines (commands_claim): an array of strings, or one
+ * string. -EPERM when the claim is missing or not such a list. */
+static int claim_commands(const ephem_token *t, const char *claim, char ***ret) {
+        const json_t *v = json_lookup_path(t->claims, claim);
+        char **l = NULL;
+        size_t i;
+        json_t *e;
+
+        if (json_is_string(v))
+                return strv_extend(ret, json_string_value(v)) < 0 ? -ENOMEM : 0;
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > RULE_ALLOW_COMMANDS_MAX)
+                return -EPERM;
+        json_array_foreach(v, i, e) {
+                if (!json_is_string(e) || strv_extend(&l, json_string_value(e)) < 0) {
+                        strv_free(l);
+                        return json_is_string(e) ? -ENOMEM : -EPERM;
+                }
+        }
+        *ret = l;
+        return 0;
+}
+
+int login_allowance(const ephem_token *t, const ephem_rule *rule, char ***ret) {
+        char **claimed = NULL, **l = NULL;
+        size_t total = 0;
+        int k;
+
+        *ret = NULL;
+        if (!rule->allow_commands && !rule->commands_claim)
+                return 0;
+        if (rule->commands_claim) {
+                k = claim_commands(t, rule->commands_claim, &claimed);
+                if (k < 0)
+                        return k;
+        }
+        /* The token can only narrow what the rule allows. */
+        for (char **c = claimed ? claimed : rule->allow_commands; c && *c; c++) {
+                bool allowed = !claimed || !rule->allow_commands;
+                for (char **a = rule->allow_commands; !allowed && *a; a++)
+                        allowed = streq(*a, *c);
+                if (!allowed)
+                        continue;
+                total += strlen(*c) + 1;
+                if (!**c || total > RULE_ALLOW_TEXT_MAX || !string_is_printable(*c)) {
+                        strv_free(claimed);
+                        strv_free(l);
+                        return -EPERM;
+                }
+                if (strv_extend(&l, *c) < 0) {
+                        strv_free(claimed);
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        }
+        strv_free(claimed);
+        if (!l)
+                return -EPERM; /* nothing left: no session could run anything */
+        *ret = l;
+        return 0;
+}
+
 int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule, const char *user,
                             int64_t now) {
         login_record r = { 0 };
+        int k;
 
         if (strlen(user) > USER_NAME_MAX)
                 return -EINVAL;
@@ -58,6 +130,13 @@ int login_record_from_token(login_record *ret, const ephem_token *t, const ephem
                 goto oom;
         if (rule && rule->command && !(r.command = strdup(rule->command)))
                 goto oom;
+        if (rule) {
+                k = login_allowance(t, rule, &r.allow);
+                if (k < 0) {
+                        login_record_done(&r);
+                        return k;
+                }
+        }
         *ret = r;
         return 0;
 oom:
@@ -92,6 +171,8 @@ int login_record_save(const char *state_dir, login_record *r) {
                 kvw_add(&w, "act_chain", r->act_chain);
         if (r->command)
                 kvw_add(&w, "command", r->command);
+        for (char **a = r->allow; a && *a; a++)
+                kvw_add(&w, "allow", *a);
         for (char **g = r->groups; g && *g; g++)
                 kvw_add(&w, "group", *g);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
@@ -134,6 +215,8 @@ static int on_field(const char *key, const char *value, void *userdata) {
                 return r->act_chain ? -EBADMSG : dup_field(&r->act_chain, value);
         if (streq(key, "command"))
                 return r->command ? -EBADMSG : dup_field(&r->command, value);
+        if (streq(key, "allow"))
+                return strv_length(r->allow) >= RULE_ALLOW_COMMANDS_MAX ? -EBADMSG : strv_extend(&r->allow, value);
         if (streq(key, "exp"))
                 return parse_i64_nonneg(value, &r->exp) < 0 ? -EBADMSG : 0;
         if (streq(key, "iat"))

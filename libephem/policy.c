@@ -9,7 +9,9 @@
 
 #include "ephem/breakglass.h"
 #include "ephem/json.h"
+#include "ephem/login.h"
 #include "ephem/macro.h"
+#include "ephem/strutil.h"
 
 static void tracef(policy_trace_fn trace, void *userdata, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -147,6 +149,17 @@ static bool rule_matches(const ephem_rule *rule, const ephem_token *t, const cha
                 if (!policy_claim_matches(v, m->patterns)) {
                         tracef(trace, userdata, "rule %s: skipped, claim '%s' matches none of its patterns", rule->name,
                                m->claim);
+                        return false;
+                }
+        }
+        if (rule->commands_claim) {
+                /* The token must name the commands it may run (within the rule's). */
+                char **allow = NULL;
+                int k = login_allowance(t, rule, &allow);
+                strv_free(allow);
+                if (k < 0) {
+                        tracef(trace, userdata, "rule %s: skipped, claim '%s' lists no command the rule allows",
+                               rule->name, rule->commands_claim);
                         return false;
                 }
         }

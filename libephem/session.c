@@ -30,6 +30,7 @@ void session_record_done(session_record *r) {
         free(r->service);
         free(r->rhost);
         free(r->command);
+        strv_free(r->allow);
         *r = (session_record){ 0 };
 }
 
@@ -68,6 +69,8 @@ int session_save(const ephem_config *c, const session_record *r) {
         kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
         if (r->command)
                 kvw_add(&w, "command", r->command);
+        for (char **a = r->allow; a && *a; a++)
+                kvw_add(&w, "allow", *a);
         k = kvw_commit_at(&w, dfd, r->id, 0600);
         kvw_done(&w);
         return k;
@@ -87,6 +90,8 @@ void session_status_write(const ephem_config *c, const session_record *s, const 
         kvw_addf(&w, "leader", "%d", (int) s->leader);
         if (s->command)
                 kvw_add(&w, "command", s->command);
+        for (char **a = s->allow; a && *a; a++)
+                kvw_add(&w, "allow", *a);
         (void) kvw_commit_at(&w, dfd, s->id, 0644);
         kvw_done(&w);
 }
@@ -208,6 +213,8 @@ static int on_field(const char *key, const char *v, void *userdata) {
                 return set_str(&r->rhost, v);
         if (streq(key, "command"))
                 return set_str(&r->command, v);
+        if (streq(key, "allow"))
+                return strv_length(r->allow) >= RULE_ALLOW_COMMANDS_MAX ? -EBADMSG : strv_extend(&r->allow, v);
         return 0;
 }
 

@@ -855,15 +855,19 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
         }
         if (s.deadline <= now)
                 return session_fail(ctx, &rec, EPHEM_R_EXPIRED, "the deadline has passed");
-        if (rec.command) {
-                /* Only ephem-shell enforces it: with any other shell the command would
+        if (rec.command || rec.allow) {
+                /* Only ephem-shell enforces them: with any other shell the command would
                  * be a wish, not a limit. */
                 const char *base = strrchr(c->users.shell, '/');
                 if (!ctx->transient || !base || !streq(base + 1, "ephem-shell"))
                         return session_fail(ctx, &rec, EPHEM_R_CONFIG,
-                                            "the rule forces a command, but [users] shell is not ephem-shell");
-                if (!(s.command = strdup(rec.command)))
+                                            rec.command
+                                                    ? "the rule forces a command, but [users] shell is not ephem-shell"
+                                                    : "the rule allows only some commands, but [users] shell is not "
+                                                      "ephem-shell");
+                if (rec.command && !(s.command = strdup(rec.command)))
                         return PAM_BUF_ERR;
+                s.allow = TAKE_PTR(rec.allow);
         }
         s.warn_at = s.deadline - (int64_t) c->warn_before;
         s.leader = getpid();

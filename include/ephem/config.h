@@ -70,9 +70,16 @@ typedef struct ephem_rule {
         unsigned max_delegation; /* act chain depth allowed (0: no delegated tokens) */
         char **actors;           /* patterns the current actor (act.sub) must match; NULL: any */
         bool dpop_required;
-        char *command; /* forced command (ephem-shell runs it instead of what was asked) */
+        char *command;         /* forced command (ephem-shell runs it instead of what was asked) */
+        char **allow_commands; /* the only command lines a session may run (ephem-shell checks each) */
+        char *commands_claim;  /* a token claim that lists command lines: narrows allow_commands */
         unsigned line;
 } ephem_rule;
+
+/* At most this many allowed command lines per rule and per session, and this many
+ * bytes of them together (they travel in the login, session and status records). */
+#define RULE_ALLOW_COMMANDS_MAX 32u
+#define RULE_ALLOW_TEXT_MAX 4096u
 
 /* A CA of OpenSSH user certificates that may log in transient users ([ca NAME]). */
 typedef struct ephem_ca {

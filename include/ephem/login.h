@@ -24,6 +24,7 @@ typedef struct login_record {
         char *iss, *sub, *jti, *rule;
         char *act_chain; /* JSON array of actors, current first; NULL: not delegated */
         char *command;   /* the rule's forced command; NULL: none */
+        char **allow;    /* the command lines the session may run; NULL: not restricted */
         char **groups;
         int64_t exp, iat, auth_time;
         uint64_t max_session; /* the rule's, 0: none */
@@ -32,7 +33,14 @@ typedef struct login_record {
 
 void login_record_done(login_record *r);
 
-/* Fills a record from a verified token, the login name and the allowing rule. */
+/* The command lines a login may run (*ret NULL: not restricted): the rule's
+ * allow_command lines, narrowed by the token's commands_claim when the rule names
+ * one. -EPERM when the rule needs the claim and the token has no usable one, or when
+ * nothing is left; -ENOMEM. */
+int login_allowance(const ephem_token *t, const ephem_rule *rule, char ***ret);
+
+/* Fills a record from a verified token, the login name and the allowing rule.
+ * -EPERM: see login_allowance(). */
 int login_record_from_token(login_record *ret, const ephem_token *t, const ephem_rule *rule, const char *user,
                             int64_t now);
 

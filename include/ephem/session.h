@@ -35,6 +35,7 @@ typedef struct session_record {
         char logind[64];                 /* logind session id, "" when none */
         bool breakglass;
         char *command; /* forced command for ephem-shell; NULL: none */
+        char **allow;  /* the only command lines ephem-shell runs; NULL: not restricted */
 } session_record;
 
 void session_record_done(session_record *r);

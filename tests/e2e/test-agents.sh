@@ -61,6 +61,22 @@ issuer = local
 claim.agent_type = job
 logins = agent-\${agent_id}
 command = echo \"job ran as \$(id -un)\"; echo \"asked: \$SSH_ORIGINAL_COMMAND\"
+
+[rule allowed-commands]
+issuer = local
+claim.agent_type = ops
+logins = agent-\${agent_id}
+allow_command = uptime
+allow_command = id -un
+allow_command = echo deploy v1
+
+[rule scoped-commands]
+issuer = local
+claim.agent_type = scoped
+logins = agent-\${agent_id}
+allow_command = id -un
+allow_command = echo scoped
+commands_claim = commands
 "
 rig_setup
 # The transient users' shell enforces forced commands; without one it runs /bin/sh.
@@ -153,6 +169,32 @@ check "the session of agent-31 is in its warning period" grep -qs '^state=warnin
 OUT=$(timeout 10 ssh -p "$RIG_PORT" -S "$SOCK" -o LogLevel=ERROR agent-31@127.0.0.1 'echo second' </dev/null 2>/dev/null)
 check "... and a second channel of its connection still gets its shell" [ "$OUT" = second ]
 wait "$MASTER" 2>/dev/null
+# ---- least privilege: a list of allowed commands, from the rule or the token ----
+OUT=$(ssh_once agent-32 "$(mint 32 ops)" "" 'id -un')
+check "an allowed command runs (allow_command)" [ "$OUT" = agent-32 ]
+OUT=$(ssh_once agent-32 "$(mint 32 ops)" "" 'echo deploy v1')
+check "... another allowed one, exactly as listed" [ "$OUT" = "deploy v1" ]
+OUT=$(ssh_once agent-32 "$(mint 32 ops)" "" 'cat /etc/passwd' 2>&1)
+check "a command outside the allowance is refused over SSH" bash -c "! grep -q '^root:' <<<'$OUT'"
+OUT=$(ssh_once agent-32 "$(mint 32 ops)" "" 'id -un; cat /etc/passwd' 2>&1)
+check "... and so is an allowed command with more appended" bash -c "! grep -q '^root:' <<<'$OUT'"
+OUT=$(ssh_once agent-32 "$(mint 32 ops)" "" 2>&1)
+check "an interactive shell is refused" bash -c "grep -q 'may only run its allowed commands' <<<'$OUT'"
+OUT=$(EPHEM_TOKEN="$(mint 32 ops)" SSH_ASKPASS="$ASKPASS" SSH_ASKPASS_REQUIRE=force DISPLAY= timeout 20 \
+        sftp -P "$RIG_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 -b - agent-32@127.0.0.1 \
+        <<<"ls /" 2>&1)
+check "a subsystem (sftp) not in the allowance is refused" bash -c "! grep -qE '^/(etc|usr)' <<<'$OUT'"
+OUT=$(ssh_once agent-33 "$(mint 33 scoped --claim-json 'commands=["echo scoped"]')" "" 'echo scoped')
+check "a token's commands claim narrows the rule's allowance: its command runs" [ "$OUT" = scoped ]
+OUT=$(ssh_once agent-33 "$(mint 33 scoped --claim-json 'commands=["echo scoped"]')" "" 'id -un' 2>&1)
+check "... and the rule's other command does not" [ "$OUT" != agent-33 ]
+ssh_once agent-33 "$(mint 33 scoped)" "" 'echo scoped' 2>/dev/null
+check "a token without the claim the rule requires is refused (user_not_allowed)" \
+        [ "$(last_denial agent-33)" = user_not_allowed ]
+ssh_once agent-33 "$(mint 33 scoped --claim-json 'commands=["cat /etc/shadow"]')" "" 'cat /etc/shadow' 2>/dev/null
+check "a token claiming a command its rule does not allow is refused" [ "$(last_denial agent-33)" = user_not_allowed ]
+
 sed -i "s|^shell = $T/ephem-shell$|shell = /bin/sh|" /etc/ephem/ephem.conf
 ssh_once agent-30 "$(mint 30 job)" "" true 2>/dev/null
 check "a forced command without ephem-shell as the shell refuses the session (fail closed)" [ $? -ne 0 ]

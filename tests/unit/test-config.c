@@ -264,6 +264,34 @@ static void test_incomplete_sections_refused(void **state) {
         assert_refused_at(f, GOOD_HOST GOOD_ISSUER "[rule r]\nissuer = broker nobody\nlogins = agent-*\n", 7, "nobody");
 }
 
+static void test_allowed_commands_have_limits(void **state) {
+        fixture *f = *state;
+        _cleanup_free_ char *many = NULL, *long_lines = NULL;
+#define RULE GOOD_HOST GOOD_ISSUER "[rule r]\nissuer = broker\nlogins = agent-*\n"
+        /* 32 lines are fine, the 33rd is refused where it is. */
+        many = test_strdup_printf("%s", RULE);
+        for (unsigned i = 0; i < 33; i++) {
+                char *next = test_strdup_printf("%sallow_command = echo %u\n", many, i);
+                free(many);
+                many = next;
+        }
+        assert_refused_at(f, many, 9 + 32, "at most 32");
+        /* 4096 bytes together: eight lines of 505 bytes are 4048, the ninth is refused. */
+        long_lines = test_strdup_printf("%s", RULE);
+        for (unsigned i = 0; i < 9; i++) {
+                char *next = test_strdup_printf("%sallow_command = echo %0500u\n", long_lines, i);
+                free(long_lines);
+                long_lines = next;
+        }
+        assert_refused_at(f, long_lines, 9 + 8, "4096 bytes");
+        assert_refused_at(f, RULE "allow_command =\n", 9, NULL);
+        assert_refused_at(f, RULE "commands_claim =\n", 9, NULL);
+        /* A forced command and a list of allowed ones contradict each other. */
+        assert_refused_at(f, RULE "command = true\nallow_command = id\n", 7, "cannot be combined");
+        assert_refused_at(f, RULE "command = true\ncommands_claim = commands\n", 7, "cannot be combined");
+#undef RULE
+}
+
 static void test_module_arguments_override_the_file(void **state) {
         fixture *f = *state;
         const char *argv[] = { "config=/nonexistent/ignored.conf",
@@ -377,6 +405,7 @@ int main(void) {
                 cmocka_unit_test(test_value_errors_refused),
                 cmocka_unit_test(test_duplicate_settings_refused),
                 cmocka_unit_test(test_incomplete_sections_refused),
+                cmocka_unit_test(test_allowed_commands_have_limits),
                 cmocka_unit_test(test_module_arguments_override_the_file),
                 cmocka_unit_test(test_module_argument_errors_refused),
                 cmocka_unit_test(test_config_argument_selects_the_file),
