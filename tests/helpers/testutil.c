@@ -257,36 +257,41 @@ char *test_token_signed_raw(EVP_PKEY *key, jws_alg alg, const char *header_json,
         return test_strdup_printf("%s.%s", input, s);
 }
 
-static void host_write_config(test_host *h, const char *host_settings, const char *extra) {
-        _cleanup_free_ char *text = test_strdup_printf("# written by the test suite\n"
-                                                       "[host]\n"
-                                                       "audience = " TEST_AUD "\n"
-                                                       "leeway = %ds\n"
-                                                       "max_token_lifetime = %ds\n"
-                                                       "fail_delay = 0\n"
-                                                       "state_dir = %s\n"
-                                                       "revocation_dir = %s/revoked\n"
-                                                       "%s"
-                                                       "\n"
-                                                       "[users]\n"
-                                                       "names = agent-* ci-*\n"
-                                                       "home_base = %s/home\n"
-                                                       "quarantine_dir = %s/quarantine\n"
-                                                       "\n"
-                                                       "[issuer broker]\n"
-                                                       "iss = " TEST_ISS "\n"
-                                                       "keys = %s\n"
-                                                       "\n"
-                                                       "[rule agents]\n"
-                                                       "issuer = broker\n"
-                                                       "logins = agent-*\n"
-                                                       "\n"
-                                                       "%s",
-                                                       TEST_LEEWAY, TEST_MAX_LIFETIME, h->state_dir, h->dir,
-                                                       host_settings ? host_settings : "", h->dir, h->dir, h->jwks_path,
-                                                       extra ? extra : "");
+void test_host_write_config(const test_host *h, const char *path, const char *revocation_dir, const char *host_settings,
+                            const char *rules, const char *extra) {
+        _cleanup_free_ char *rev = revocation_dir ? NULL : test_strdup_printf("%s/revoked", h->dir);
+        _cleanup_free_ char *text = test_strdup_printf(
+                "# written by the test suite\n"
+                "[host]\n"
+                "audience = " TEST_AUD "\n"
+                "leeway = %ds\n"
+                "max_token_lifetime = %ds\n"
+                "fail_delay = 0\n"
+                "state_dir = %s\n"
+                "revocation_dir = %s\n"
+                "%s"
+                "\n"
+                "[users]\n"
+                "names = agent-* ci-*\n"
+                "home_base = %s/home\n"
+                "quarantine_dir = %s/quarantine\n"
+                "\n"
+                "[issuer broker]\n"
+                "iss = " TEST_ISS "\n"
+                "keys = %s\n"
+                "\n"
+                "%s"
+                "\n"
+                "%s",
+                TEST_LEEWAY, TEST_MAX_LIFETIME, h->state_dir, revocation_dir ? revocation_dir : rev,
+                host_settings ? host_settings : "", h->dir, h->dir, h->jwks_path,
+                rules ? rules : "[rule agents]\nissuer = broker\nlogins = agent-*\n", extra ? extra : "");
 
-        test_write_file(h->config_path, text, 0644);
+        test_write_file(path, text, 0644);
+}
+
+static void host_write_config(test_host *h, const char *host_settings, const char *extra) {
+        test_host_write_config(h, h->config_path, NULL, host_settings, NULL, extra);
 }
 
 test_host *test_host_new(const char *extra) {

@@ -83,6 +83,10 @@ typedef struct test_host {
 test_host *test_host_new(const char *extra);
 /* Rewrites ephem.conf with different extra sections; host_settings go into [host]. */
 void test_host_configure(test_host *h, const char *host_settings, const char *extra);
+/* The host's configuration written to path, with another revocation directory (NULL:
+ * the host's) and other rules in place of rule "agents" (NULL: that rule). */
+void test_host_write_config(const test_host *h, const char *path, const char *revocation_dir, const char *host_settings,
+                            const char *rules, const char *extra);
 void test_host_free(test_host *h);
 static inline void test_host_freep(test_host **h) {
         test_host_free(*h);

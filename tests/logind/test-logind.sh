@@ -33,41 +33,13 @@ fi
 W=$(mktemp -d /var/tmp/ephem-logind.XXXXXX)
 ROOT="$W/root"
 trap 'nspawn_stop; rm -rf "$W"' EXIT
-[ -f "$CACHE/bookworm-logind-v1.tar" ] ||
+[ -f "$CACHE/$NSPAWN_LOGIND_TAR" ] ||
         note "debootstrap of a Debian 12 root with systemd, logind and sshd (once; cached in $CACHE)"
-nspawn_rootfs "$CACHE/bookworm-logind-v1.tar" "$ROOT" \
-        systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,libjansson4,libjwt0,procps,iproute2 \
-        "$W/debootstrap.log" || skip "debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
+nspawn_rootfs "$CACHE/$NSPAWN_LOGIND_TAR" "$ROOT" "$NSPAWN_LOGIND_PACKAGES" "$W/debootstrap.log" ||
+        skip "debootstrap failed: $(tail -n 1 "$W/debootstrap.log")"
 
 # ---- ephem into the root, the way a package would put it ----
-install -D -m 0644 "$BUILD/pam_ephem/pam_ephem.so" "$ROOT/usr/lib/x86_64-linux-gnu/security/pam_ephem.so"
-install -D -m 0644 "$BUILD/nss_ephem/libnss_ephem.so.2" "$ROOT/usr/lib/x86_64-linux-gnu/libnss_ephem.so.2"
-install -D -m 0755 "$BUILD/ephemctl/ephemctl" "$ROOT/usr/sbin/ephemctl"
-install -D -m 0755 "$BUILD/ephem-cutoff/ephem-cutoff" "$ROOT/usr/libexec/ephem/ephem-cutoff"
-install -D -m 0755 "$BUILD/ephem-askpass/ephem-askpass" "$ROOT/usr/bin/ephem-askpass"
-mkdir -p "$ROOT/etc/ephem"
-"$BUILD/ephemctl/ephemctl" keygen --type ec --kid logind-key --out "$W/issuer" >/dev/null
-install -m 0644 "$W/issuer.jwks" "$ROOT/etc/ephem/issuer.jwks"
-cat >"$ROOT/etc/ephem/ephem.conf" <<'EOF'
-[host]
-audience = logind-host
-leeway = 0
-fail_delay = 0
-warn_before = 3s
-
-[users]
-names = agent-*
-
-[issuer local]
-iss = https://issuer.test
-keys = /etc/ephem/issuer.jwks
-
-[rule agents]
-issuer = local
-logins = agent-${agent_id}
-EOF
-sed -i -e 's/^passwd:.*/passwd:         files ephem systemd/' -e 's/^group:.*/group:          files ephem systemd/' \
-        "$ROOT/etc/nsswitch.conf"
+nspawn_install_ephem "$BUILD" "$ROOT" "$W"
 {
         echo 'auth [success=done ignore=ignore default=die] pam_ephem.so'
         echo 'session [success=ok ignore=ignore default=bad] pam_ephem.so'

@@ -8,25 +8,41 @@
  * to a process. Run by bench-nss.sh, which builds the namespace (ninja -C build
  * bench-nss).
  *
+ * Then, where ephem sits among the sources matters: Debian 12 with libnss-systemd
+ * says "passwd: files systemd", and a transient name that reaches "ephem" only
+ * after "systemd" first pays systemd's miss. In a child with a mount namespace of
+ * its own (nsswitch.conf bind-mounted), the same transient lookups with
+ * "files systemd ephem" and "files ephem systemd".
+ *
+ * Besides the report, ROW and GROWTH lines for tools/bench.sh (tests/bench/bench-util.h).
+ *
  *   bench-nss populate STATE_DIR COUNT      records agent-bench and COUNT-1 random names
  *   bench-nss run FILES_USER TRANSIENT_USER CONFIG...
  *                                           CONFIG: ephem.conf of each store size
+ *   bench-nss order LABEL REFERENCE_NS FILES_USER TRANSIENT_USER CONFIG
+ *                                           (run by "run" in a child, after binding an
+ *                                           nsswitch.conf whose passwd/group line is LABEL)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ephem/macro.h"
 #include "ephem/userconf.h"
+#include "../bench/bench-util.h"
 
 #define ROUNDS 40
 #define CALLS_PER_ROUND 500
@@ -247,6 +263,83 @@ static memory memory_now(void) {
         return m;
 }
 
+/* ---- where "ephem" sits in nsswitch.conf ---- */
+
+static const char *const orders[] = { "files systemd ephem", "files ephem systemd" };
+
+/* Each order in a child: a mount namespace of its own with an nsswitch.conf saying
+ * so, then this program again in "order" mode (a fresh process: glibc reads
+ * nsswitch.conf once). */
+static void order_experiment(const char *files_user, const char *transient_user, const char *config, double ref_nam,
+                             double ref_uid) {
+        char dir[512], path[600], ref[64];
+
+        if (access("/usr/lib/x86_64-linux-gnu/libnss_systemd.so.2", F_OK) < 0 &&
+            access("/lib/x86_64-linux-gnu/libnss_systemd.so.2", F_OK) < 0) {
+                printf("\n(libnss-systemd is not installed: the nsswitch.conf order comparison is skipped)\n");
+                return;
+        }
+        snprintf(dir, sizeof(dir), "%s", config);
+        snprintf(ref, sizeof(ref), "%.0f:%.0f", ref_nam, ref_uid);
+        printf("\nWhere ephem sits in nsswitch.conf (transient user, median ns; reference \"files ephem\": "
+               "getpwnam %.0f, getpwuid %.0f):\n\n",
+               ref_nam, ref_uid);
+        fflush(stdout);
+        for (size_t i = 0; i < ELEMENTSOF(orders); i++) {
+                FILE *f;
+                pid_t pid;
+
+                snprintf(path, sizeof(path), "%s/nsswitch-order-%zu.conf", dirname(dir), i);
+                snprintf(dir, sizeof(dir), "%s", config);
+                f = fopen(path, "we");
+                if (!f)
+                        abort();
+                fprintf(f, "passwd: %s\ngroup: %s\nshadow: files\n", orders[i], orders[i]);
+                fclose(f);
+                pid = fork();
+                if (pid < 0)
+                        abort();
+                if (pid == 0) {
+                        char idx[8];
+                        snprintf(idx, sizeof(idx), "%zu", i);
+                        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                            mount(path, "/etc/nsswitch.conf", NULL, MS_BIND, NULL) < 0) {
+                                perror("bench-nss: nsswitch.conf for the order comparison");
+                                _exit(1);
+                        }
+                        execl("/proc/self/exe", "bench-nss", "order", idx, ref, files_user, transient_user, config,
+                              (char *) NULL);
+                        _exit(127);
+                }
+                (void) waitpid(pid, NULL, 0);
+        }
+}
+
+static int order_main(const char *idx, const char *ref, const char *files_user, const char *transient_user,
+                      const char *config) {
+        static series s[2];
+        size_t i = (size_t) atoi(idx);
+        double ref_nam = atof(ref), ref_uid = strchr(ref, ':') ? atof(strchr(ref, ':') + 1) : 0;
+        struct passwd *pw;
+        char fig[128];
+
+        (void) files_user;
+        if (i >= ELEMENTSOF(orders) || setenv("EPHEM_CONFIG", config, 1) < 0)
+                return 2;
+        pw = getpwnam(transient_user);
+        if (!pw)
+                return fprintf(stderr, "%s: not resolved with \"%s\"\n", transient_user, orders[i]), 1;
+        s[0] = (series){ .kind = CALL_GETPWNAM, .user = transient_user, .uid = pw->pw_uid, .gid = pw->pw_gid };
+        s[1] = (series){ .kind = CALL_GETPWUID, .user = transient_user, .uid = pw->pw_uid, .gid = pw->pw_gid };
+        measure(s, 2);
+        printf("  passwd: %-22s getpwnam %8.0f   getpwuid %8.0f\n", orders[i], s[0].median, s[1].median);
+        snprintf(fig, sizeof(fig), "NSS: getpwnam, transient user, \"passwd: %s\" (median)", orders[i]);
+        bench_row(fig, s[0].median, "ns", "\"passwd: files ephem\"", ref_nam, "ns", 0, NULL);
+        snprintf(fig, sizeof(fig), "NSS: getpwuid, transient user, \"passwd: %s\" (median)", orders[i]);
+        bench_row(fig, s[1].median, "ns", "\"passwd: files ephem\"", ref_uid, "ns", 0, NULL);
+        return 0;
+}
+
 static int run(const char *files_user, const char *transient_user, char **configs, size_t n_configs) {
         static series files[3], transient[3], scale[MAX_CONFIGS][3];
         struct passwd *pw;
@@ -276,10 +369,14 @@ static int run(const char *files_user, const char *transient_user, char **config
         m2 = memory_now();
 
         for (int k = 0; k < 3; k++) {
-                files[k] = (series){ .kind = k, .user = files_user, .uid = files_uid, .gid = files_gid,
-                                     .config = configs[0] };
-                transient[k] = (series){ .kind = k, .user = transient_user, .uid = transient_uid,
-                                         .gid = transient_uid, .config = configs[0] };
+                files[k] = (series){
+                        .kind = k, .user = files_user, .uid = files_uid, .gid = files_gid, .config = configs[0]
+                };
+                transient[k] = (series){ .kind = k,
+                                         .user = transient_user,
+                                         .uid = transient_uid,
+                                         .gid = transient_uid,
+                                         .config = configs[0] };
                 all[n_all++] = &files[k];
                 all[n_all++] = &transient[k];
         }
@@ -293,12 +390,14 @@ static int run(const char *files_user, const char *transient_user, char **config
         }
         for (size_t c = 0; c < n_configs; c++)
                 for (int k = 0; k < 3; k++)
-                        scale[c][k] = (series){ .kind = k, .user = transient_user, .uid = transient_uid,
-                                                .gid = transient_uid, .config = configs[c] };
+                        scale[c][k] = (series){ .kind = k,
+                                                .user = transient_user,
+                                                .uid = transient_uid,
+                                                .gid = transient_uid,
+                                                .config = configs[c] };
         measure(&scale[0][0], n_configs * 3);
 
-        printf("\nMedian ns per call (%d samples each, interleaved rounds), glibc NSS \"files ephem\":\n\n",
-               SAMPLES);
+        printf("\nMedian ns per call (%d samples each, interleaved rounds), glibc NSS \"files ephem\":\n\n", SAMPLES);
         printf("  %-14s %18s %22s %8s\n", "call", "files user (50 l.)", "transient user", "ratio");
         for (int k = 0; k < 3; k++)
                 printf("  %-14s %18.0f %22.0f %7.2fx%s\n", call_names[k], files[k].median, transient[k].median,
@@ -323,8 +422,37 @@ static int run(const char *files_user, const char *transient_user, char **config
         printf("  after the first ephem lookup  %7ld %6ld %6ld\n", m2.vmrss_kb, m2.rss_kb, m2.pss_kb);
         printf("  added by the module           %7ld %6ld %6ld\n", m2.vmrss_kb - m1.vmrss_kb, m2.rss_kb - m1.rss_kb,
                m2.pss_kb - m1.pss_kb);
-        printf("  of which libnss_ephem.so.2 mappings: Rss %ld kB, Pss %ld kB\n", m2.module_rss_kb,
-               m2.module_pss_kb);
+        printf("  of which libnss_ephem.so.2 mappings: Rss %ld kB, Pss %ld kB\n", m2.module_rss_kb, m2.module_pss_kb);
+
+        /* For tools/bench.sh. */
+        for (int k = 0; k < 3; k++) {
+                char fig[96], ref[96];
+                snprintf(fig, sizeof(fig), "NSS: %s, transient user (median)", call_names[k]);
+                snprintf(ref, sizeof(ref), "%s, user of a 50-line /etc/passwd", call_names[k]);
+                bench_row(fig, transient[k].median, "ns", ref, files[k].median, "ns", 1.5, NULL);
+        }
+        {
+                double sizes[MAX_CONFIGS], values[MAX_CONFIGS];
+                for (size_t c = 0; c < n_configs; c++)
+                        sizes[c] = strrchr(configs[c], '-') ? atof(strrchr(configs[c], '-') + 1) : (double) c + 1;
+                for (int k = 0; k < 3; k++) {
+                        char fig[96], ref[64], cost[64];
+                        for (size_t c = 0; c < n_configs; c++)
+                                values[c] = scale[c][k].median;
+                        snprintf(cost, sizeof(cost), "NSS %s of a transient user", call_names[k]);
+                        bench_growth_line(cost, "users on record", sizes, values, n_configs, "ns");
+                        snprintf(fig, sizeof(fig), "NSS: %s, %.0f users on record (median)", call_names[k],
+                                 sizes[n_configs - 1]);
+                        snprintf(ref, sizeof(ref), "%.0f users on record", sizes[0]);
+                        bench_row(fig, values[n_configs - 1], "ns", ref, values[0], "ns", 1.2, NULL);
+                }
+        }
+        bench_row("NSS module: resident memory it adds to a process (Rss)", (double) (m2.rss_kb - m1.rss_kb), "KiB",
+                  "the process's Rss before (after a files lookup)", (double) m1.rss_kb, "KiB", 0, NULL);
+        bench_row("NSS module: proportional memory it adds to a process (Pss)", (double) (m2.pss_kb - m1.pss_kb), "KiB",
+                  "the process's Pss before (after a files lookup)", (double) m1.pss_kb, "KiB", 0, NULL);
+
+        order_experiment(files_user, transient_user, configs[0], transient[0].median, transient[1].median);
         return 0;
 }
 
@@ -333,6 +461,8 @@ int main(int argc, char *argv[]) {
                 return populate(argv[2], (unsigned) strtoul(argv[3], NULL, 10));
         if (argc >= 5 && streq(argv[1], "run"))
                 return run(argv[2], argv[3], argv + 4, (size_t) argc - 4);
+        if (argc == 7 && streq(argv[1], "order"))
+                return order_main(argv[2], argv[3], argv[4], argv[5], argv[6]);
         fprintf(stderr,
                 "usage: %s populate STATE_DIR COUNT\n"
                 "       %s run FILES_USER TRANSIENT_USER CONFIG...\n",
