@@ -11,8 +11,8 @@
 #   5. builds the libFuzzer targets (clang) and runs each for a short while
 #      (docs/fuzzing.md)
 #   6. clang-tidy and cppcheck over the product's sources (tools/static-analysis.sh)
-#   7. compares the sources with .clang-format (tools/format-check.sh; informative
-#      unless EPHEM_FORMAT_CHECK=strict)
+#   7. compares the sources with .clang-format (tools/format-check.sh: any C file
+#      clang-format would change fails)
 # Each of steps 3 to 7 can be skipped: EPHEM_SKIP_SANITIZERS=1, EPHEM_SKIP_VALGRIND=1,
 # EPHEM_SKIP_FUZZ=1, EPHEM_SKIP_STATIC_ANALYSIS=1, EPHEM_SKIP_FORMAT_CHECK=1.
 # EPHEM_FUZZ_SECONDS (default 15) is each fuzz target's run, EPHEM_FUZZ_OOM_SECONDS
