@@ -264,25 +264,26 @@ static void test_incomplete_sections_refused(void **state) {
         assert_refused_at(f, GOOD_HOST GOOD_ISSUER "[rule r]\nissuer = broker nobody\nlogins = agent-*\n", 7, "nobody");
 }
 
+/* head, then n lines "allow_command = echo N" with N zero-padded to width digits. */
+static char *with_allow_lines(const char *head, unsigned n, unsigned width) {
+        char *text = test_strdup_printf("%s", head);
+        for (unsigned i = 0; i < n; i++) {
+                char *next = test_strdup_printf("%sallow_command = echo %0*u\n", text, (int) width, i);
+                free(text);
+                text = next;
+        }
+        return text;
+}
+
 static void test_allowed_commands_have_limits(void **state) {
         fixture *f = *state;
         _cleanup_free_ char *many = NULL, *long_lines = NULL;
 #define RULE GOOD_HOST GOOD_ISSUER "[rule r]\nissuer = broker\nlogins = agent-*\n"
         /* 32 lines are fine, the 33rd is refused where it is. */
-        many = test_strdup_printf("%s", RULE);
-        for (unsigned i = 0; i < 33; i++) {
-                char *next = test_strdup_printf("%sallow_command = echo %u\n", many, i);
-                free(many);
-                many = next;
-        }
+        many = with_allow_lines(RULE, 33, 1);
         assert_refused_at(f, many, 9 + 32, "at most 32");
         /* 4096 bytes together: eight lines of 505 bytes are 4048, the ninth is refused. */
-        long_lines = test_strdup_printf("%s", RULE);
-        for (unsigned i = 0; i < 9; i++) {
-                char *next = test_strdup_printf("%sallow_command = echo %0500u\n", long_lines, i);
-                free(long_lines);
-                long_lines = next;
-        }
+        long_lines = with_allow_lines(RULE, 9, 500);
         assert_refused_at(f, long_lines, 9 + 8, "4096 bytes");
         assert_refused_at(f, RULE "allow_command =\n", 9, NULL);
         assert_refused_at(f, RULE "commands_claim =\n", 9, NULL);
