@@ -394,6 +394,16 @@ ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t 
                         (void) json_is_timestamp(when, &until);
                 if (until != 0 && until + (int64_t) c->leeway < now)
                         continue; /* already lapsed */
+                /* Already on record as it is (the same list applied again by a timer):
+                 * left alone, not rewritten, so that a refresh of a long list costs
+                 * reads, not a write and a sync per entry. */
+                {
+                        char name[REVOCATION_NAME_LEN + 1];
+                        revocation_entry old;
+                        if (revocation_entry_name(kind, t->iss, value, name) == 0 && entry_read(dfd, name, &old) == 0 &&
+                            old.kind == kind && old.until == until && streq(old.value, value))
+                                continue;
+                }
                 r = revocation_add(c, kind, t->iss, value, until, source, now);
                 if (r < 0)
                         return refuse(v, EPHEM_R_STATE, "writing an entry failed");

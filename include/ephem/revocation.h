@@ -86,7 +86,9 @@ int revocation_gc(const ephem_config *c, int64_t now);
  *   {"iss": ..., "iat": ..., "revoked": [{"jti": J, "exp": T} | {"sub": S, "until": T} |
  *                                        {"user": U, "until": T} | {"fp": F, "until": T}]}
  * An older document than the last one applied for the issuer is refused (no
- * rollback). Returns EPHEM_OK with *ret_added, or a reason (v filled).
+ * rollback). Entries already on record as the document has them are left alone
+ * (not rewritten). Returns EPHEM_OK with *ret_added (entries written), or a reason
+ * (v filled).
  */
 ephem_reason revocation_apply_document(ephem_config *c, const char *doc, size_t len, int64_t now, unsigned *ret_added,
                                        ephem_verdict *v);

@@ -122,6 +122,49 @@ static void test_unreadable_applied_stamp_refuses_lists(void **state) {
         assert_reason(apply_list(f, f->now - 10), EPHEM_R_STATE);
 }
 
+/* A list that revokes JTI until exp, applied: entries written (*added) or NULL. */
+static ephem_reason apply_jti_list(const fixture *f, int64_t iat, int64_t exp, unsigned *added) {
+        json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "revocation+jwt", "kid", TEST_KID);
+        json_t *claims = json_pack("{s:s, s:I, s:[{s:s, s:I}]}", "iss", TEST_ISS, "iat", (json_int_t) iat, "revoked",
+                                   "jti", JTI, "exp", (json_int_t) exp);
+        _cleanup_free_ char *doc = test_token_header(f->host->key, JWS_ES256, header, claims);
+        ephem_verdict v = { 0 };
+
+        json_decref(header);
+        json_decref(claims);
+        return revocation_apply_document(f->config, doc, strlen(doc), f->now, added, &v);
+}
+
+static ino_t jti_entry_inode(const fixture *f) {
+        char name[REVOCATION_NAME_LEN + 1];
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        assert_int_equal(revocation_entry_name(REVOKE_JTI, TEST_ISS, JTI, name), 0);
+        path = test_strdup_printf("%s/%s", f->config->revocation_dir, name);
+        assert_int_equal(stat(path, &st), 0);
+        return st.st_ino;
+}
+
+/* Not a damaged record: the same list applied again (a refresh timer) rewrites
+ * nothing, and still revokes; a changed entry is written again. */
+static void test_same_list_again_rewrites_nothing(void **state) {
+        fixture *f = *state;
+        unsigned added = 99;
+        ino_t first;
+
+        assert_reason(apply_jti_list(f, f->now - 10, f->now + 600, &added), EPHEM_OK);
+        assert_int_equal(added, 1);
+        first = jti_entry_inode(f);
+        assert_reason(apply_jti_list(f, f->now - 5, f->now + 600, &added), EPHEM_OK);
+        assert_int_equal(added, 0);
+        assert_true(jti_entry_inode(f) == first); /* a rewrite renames a new file over it */
+        assert_true(jti_revoked(f));
+        assert_reason(apply_jti_list(f, f->now - 1, f->now + 900, &added), EPHEM_OK);
+        assert_int_equal(added, 1);
+        assert_true(jti_revoked(f));
+}
+
 /* ---- UID quarantine ---- */
 
 static void test_quarantine_with_damaged_until_keeps_the_uid_taken(void **state) {
@@ -214,6 +257,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_revocation_entry_with_damaged_until_still_revokes, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_applied_stamp_refuses_lists, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_same_list_again_rewrites_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_quarantine_with_damaged_until_keeps_the_uid_taken, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_rate_limit_record_from_the_future_is_no_permanent_lockout, setup,
