@@ -195,7 +195,7 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
                         audit_emit(&a);
                 }
         }
-        (void) store_gc(c, now, NULL);
+        (void) store_gc(c, now, 0, NULL);
 }
 
 /* Whether one of the names the inotify buffer reports is one of ours. */

@@ -494,7 +494,7 @@ int cmd_gc(int argc, char **argv) {
         if (r != 0)
                 return r < 0 ? 0 : r;
         ended = end_overdue_sessions(c, now);
-        r = store_gc(c, now, &st);
+        r = store_gc(c, now, STORE_GC_REPLAY, &st);
         rev = revocation_gc(c, now);
         if (r < 0) {
                 fprintf(stderr, "sweep failed: %s\n", strerror(-r));

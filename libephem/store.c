@@ -569,7 +569,7 @@ static void gc_logins(const ephem_config *c, int64_t now, gc_stats *st) {
         closedir(d);
 }
 
-int store_gc(const ephem_config *c, int64_t now, gc_stats *ret) {
+int store_gc(const ephem_config *c, int64_t now, store_gc_flags flags, gc_stats *ret) {
         gc_stats st = { 0 };
         _cleanup_free_ user_record *users = NULL;
         size_t n = 0;
@@ -597,7 +597,8 @@ int store_gc(const ephem_config *c, int64_t now, gc_stats *ret) {
                 }
         }
         gc_logins(c, now, &st);
-        st.replay_removed = replay_gc(c->state_dir, now);
+        if (flags & STORE_GC_REPLAY)
+                st.replay_removed = replay_gc(c->state_dir, now);
         gc_quarantine(c, now, &st);
         if (ret)
                 *ret = st;

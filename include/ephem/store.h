@@ -55,10 +55,17 @@ typedef struct gc_stats {
         unsigned quarantine_unreadable; /* damaged quarantine records: their UIDs stay taken */
 } gc_stats;
 
+/* What store_gc() sweeps besides users, login records, sessions and quarantines. */
+typedef enum store_gc_flags {
+        STORE_GC_REPLAY = 1 << 0, /* the whole replay cache: linear in live jtis */
+} store_gc_flags;
+
 /*
  * The sweep: removes users whose tokens have expired and who have no live session,
- * stale login records, sessions whose processes are gone, expired replay entries,
- * and ended quarantines. Called by "ephemctl gc", by the cut-off helper and
- * opportunistically. Emits user_removed audit events.
+ * stale login records, sessions whose processes are gone, ended quarantines and,
+ * with STORE_GC_REPLAY, expired replay entries. Called by "ephemctl gc" (all of it)
+ * and by each cut-off helper when its session ends (not the replay cache: its shards
+ * also sweep themselves as logins register, and a million live jtis take seconds).
+ * Emits user_removed audit events.
  */
-int store_gc(const ephem_config *c, int64_t now, gc_stats *ret);
+int store_gc(const ephem_config *c, int64_t now, store_gc_flags flags, gc_stats *ret);
