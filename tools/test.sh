@@ -15,8 +15,8 @@
 #      clang-format would change fails)
 # Each of steps 3 to 7 can be skipped: EPHEM_SKIP_SANITIZERS=1, EPHEM_SKIP_VALGRIND=1,
 # EPHEM_SKIP_FUZZ=1, EPHEM_SKIP_STATIC_ANALYSIS=1, EPHEM_SKIP_FORMAT_CHECK=1.
-# EPHEM_FUZZ_SECONDS (default 15) is each fuzz target's run, EPHEM_FUZZ_OOM_SECONDS
-# (default 5) each failure-injection variant's.
+# EPHEM_FUZZ_SECONDS (default 10) is each fuzz target's run, EPHEM_FUZZ_OOM_SECONDS
+# (default 3) each failure-injection variant's (the CI budget: docs/fuzzing.md).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -75,7 +75,7 @@ if [ "${EPHEM_SKIP_FUZZ:-0}" != 1 ]; then
                 CC=clang meson setup build-fuzz -Dwerror=true -Dfuzz=true -Dtests=false
         fi
         ninja -C build-fuzz fuzz
-        FUZZ_SECONDS=${EPHEM_FUZZ_SECONDS:-15} FUZZ_OOM_SECONDS=${EPHEM_FUZZ_OOM_SECONDS:-5} FUZZ_JOBS=2 \
+        FUZZ_SECONDS=${EPHEM_FUZZ_SECONDS:-10} FUZZ_OOM_SECONDS=${EPHEM_FUZZ_OOM_SECONDS:-3} FUZZ_JOBS=2 \
                 tools/fuzz.sh build-fuzz
         step_done "fuzz targets"
 fi
