@@ -198,3 +198,10 @@ int hex_digit_value(char c) {
                 return c - 'A' + 10;
         return -1;
 }
+
+bool string_has_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}

@@ -401,11 +401,10 @@ static int rule_set(ephem_config *c, const char *name, const char *key, const ch
         if (streq(key, "actors"))
                 return set_list(&rule->actors, key, value, line, err);
         if (streq(key, "command") || streq(key, "allow_command")) {
-                for (const char *p = value; *p; p++)
-                        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-                                conf_error_set(err, line, "%s: no control characters", key);
-                                return -EINVAL;
-                        }
+                if (string_has_control(value)) {
+                        conf_error_set(err, line, "%s: no control characters", key);
+                        return -EINVAL;
+                }
                 if (streq(key, "command"))
                         return set_once_string(&rule->command, key, value, line, err);
                 /* One command line per allow_command; repeated for several. */

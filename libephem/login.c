@@ -37,14 +37,6 @@ static int dup_field(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
-/* No control character: a command line travels in line-based records. */
-static bool string_is_printable(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
-}
-
 /* The token's list of command lines (commands_claim): an array of strings, or one
  * string. -EPERM when the claim is missing or not such a list. */
 static int claim_commands(const ephem_token *t, const char *claim, char ***ret) {
@@ -88,7 +80,7 @@ int login_allowance(const ephem_token *t, const ephem_rule *rule, char ***ret) {
                 if (!allowed)
                         continue;
                 total += strlen(*c) + 1;
-                if (!**c || total > RULE_ALLOW_TEXT_MAX || !string_is_printable(*c)) {
+                if (!**c || total > RULE_ALLOW_TEXT_MAX || string_has_control(*c)) {
                         strv_free(claimed);
                         strv_free(l);
                         return -EPERM;

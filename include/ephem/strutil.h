@@ -42,3 +42,7 @@ bool string_is_lower_hex(const char *s, size_t len);
 
 /* True when s is non-empty and every byte is printable ASCII (0x21..0x7e). */
 bool string_is_graph_ascii(const char *s);
+
+/* True when s holds a control character (below 0x20, or 0x7f): what a value that
+ * travels in a line-based record, or ends up in a log, must not hold. */
+bool string_has_control(const char *s);
