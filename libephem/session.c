@@ -11,13 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ephem/kvrecord.h"
 #include "ephem/macro.h"
+#include "ephem/revocation.h"
 #include "ephem/state.h"
 #include "ephem/strutil.h"
 
@@ -39,12 +39,16 @@ bool session_id_valid(const char *id) {
 }
 
 int session_save(const ephem_config *c, const session_record *r) {
+        char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
         _cleanup_close_ int dfd = -1;
         kv_writer w = { 0 };
         int k;
 
         if (!session_id_valid(r->id))
                 return -EINVAL;
+        k = revocation_names_for(r->iss, r->sub, r->jti, r->user, r->fingerprint, names);
+        if (k < 0)
+                return k;
         dfd = state_open_subdir(c->state_dir, "sessions", 0700);
         if (dfd < 0)
                 return dfd;
@@ -67,6 +71,12 @@ int session_save(const ephem_config *c, const session_record *r) {
         kvw_add(&w, "cgroup", r->cgroup);
         kvw_add(&w, "logind", r->logind);
         kvw_add(&w, "breakglass", r->breakglass ? "1" : "0");
+        /* For ephem-cutoff, which watches the revocation directory without the
+         * configuration or a hash function (ephem-cutoff/watch.c). */
+        kvw_add(&w, "revocation_dir", c->revocation_dir);
+        for (int i = 0; i < _REVOKE_KIND_MAX; i++)
+                if (names[i][0])
+                        kvw_add(&w, "revoke", names[i]);
         if (r->command)
                 kvw_add(&w, "command", r->command);
         for (char **a = r->allow; a && *a; a++)
@@ -298,34 +308,6 @@ int session_list(const ephem_config *c, session_record **ret, size_t *ret_n) {
         return 0;
 }
 
-uint64_t process_start_time(pid_t pid) {
-        char path[64], buf[1024];
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
-        char *p;
-        unsigned long long start = 0;
-
-        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n <= 0)
-                return 0;
-        buf[n] = '\0';
-        /* The command name may hold spaces and parentheses: skip to the last ')'. */
-        p = strrchr(buf, ')');
-        if (!p)
-                return 0;
-        /* After ") " come fields 3..; the start time is field 22. */
-        /* The kernel writes these fields; a mismatch is caught by the count. */
-        /* NOLINTNEXTLINE(cert-err34-c) */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) !=
-            1)
-                return 0;
-        return (uint64_t) start;
-}
-
 static bool leader_alive(const session_record *r) {
         if (r->leader <= 1)
                 return false;
@@ -474,7 +456,7 @@ int cgroup_populated(const char *path) {
 }
 
 bool session_use_logind(void) {
-        return sd_booted() > 0;
+        return host_runs_systemd();
 }
 
 /* ---- ending a session ---- */

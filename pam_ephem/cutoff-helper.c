@@ -15,8 +15,8 @@
 #include "ephem/macro.h"
 
 #define HELPER_ARGS_MAX 32
-/* How long open_session waits for the helper to arm itself (it loads the
- * configuration and the session record: milliseconds, unless the host is in trouble). */
+/* How long open_session waits for the helper to arm itself (it reads the state
+ * directory and the session record: milliseconds, unless the host is in trouble). */
 #define HELPER_READY_TIMEOUT_MS 10000
 /* The helper's end of the pipe: fd 3, named in its environment. */
 #define HELPER_READY_FD 3
@@ -27,7 +27,7 @@
  * milliseconds (docs/performance.md). Everything the child needs is set up by the
  * spawn itself: a session of its own, default dispositions for every signal, an
  * empty mask, /dev/null on 0-2, the pipe on 3, nothing else open. The helper then
- * forks once and its first process exits (ephem-cutoff.c), so that it is not the PAM
+ * forks once and its first process exits (ephem-cutoff/watch.c), so that it is not the PAM
  * application's child; that exit is waited for here.
  */
 int spawn_cutoff_helper(const char *helper, const char *session_id, int argc, const char **argv, int *ret_ready_fd) {

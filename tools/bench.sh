@@ -73,7 +73,7 @@ if [ "$DO_BUILD" = 1 ]; then
                 meson setup "$BUILD" "$SRC" >/dev/null || { echo "bench.sh: meson setup failed" >&2; exit 1; }
         fi
         ninja -C "$BUILD" pam_ephem/pam_ephem.so nss_ephem/libnss_ephem.so.2 ephemctl/ephemctl \
-                ephem-cutoff/ephem-cutoff ephem-askpass/ephem-askpass ephem-shell/ephem-shell tests/bench/bench-auth \
+                ephem-cutoff/ephem-cutoff ephem-cutoff/ephem-cutoff-act ephem-askpass/ephem-askpass ephem-shell/ephem-shell tests/bench/bench-auth \
                 tests/bench/bench-scaling tests/bench/pam_bench_timed.so tests/nss/bench-nss >/dev/null ||
                 { echo "bench.sh: the build failed (ninja -C $BUILD)" >&2; exit 1; }
 fi

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "ephem/config.h"
+#include "ephem/procutil.h"
 #include "ephem/token.h"
 #include "ephem/userconf.h"
 
@@ -77,9 +78,6 @@ int session_gc(const ephem_config *c, int64_t now, unsigned *ret_removed);
  * still does, -errno.
  */
 int session_kill(const ephem_config *c, const session_record *r, unsigned timeout_ms);
-
-/* Process start time from /proc/<pid>/stat (field 22), 0 when the process is gone. */
-uint64_t process_start_time(pid_t pid);
 
 /* ---- cgroup v2 ---- */
 

@@ -224,7 +224,7 @@ for i in $(seq 1 "$TRIALS"); do
                 # This session's helper, by its session id (other rigs may run helpers).
                 SID=$(in_c ls /run/ephem/sessions 2>/dev/null | head -n 1)
                 H=
-                [ -n "$SID" ] && H=$(pgrep -f "ephem-cutoff $SID --" | head -n 1)
+                [ -n "$SID" ] && H=$(pgrep -f "ephem-cutoff(-act)? $SID --" | head -n 1)
                 [ -n "$H" ] && PSS+=("$(awk '/^Pss:/ {print $2}' "/proc/$H/smaps_rollup")")
                 watch_gone "$W/rev.pids" "$W/gone" "$C"
                 T0=$(in_c sh -c 'date +%s%3N; ephemctl revoke --jti "$1" >/dev/null' sh "$J" | head -n 1)

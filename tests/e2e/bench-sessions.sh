@@ -118,7 +118,7 @@ for i in $(seq 1 "$TRIALS"); do
         # ephem-cutoff on the machine (other rigs may run).
         SID=$(ls /run/ephem/sessions 2>/dev/null | head -n 1)
         H=
-        [ -n "$SID" ] && H=$(pgrep -f "ephem-cutoff $SID --" | head -n 1)
+        [ -n "$SID" ] && H=$(pgrep -f "ephem-cutoff(-act)? $SID --" | head -n 1)
         if [ -n "$H" ]; then
                 RSS+=("$(awk '/^VmRSS/ {print $2}' "/proc/$H/status")")
                 PSS+=("$(awk '/^Pss:/ {print $2}' "/proc/$H/smaps_rollup")")

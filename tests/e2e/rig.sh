@@ -243,7 +243,7 @@ rig_stop() {
                 if [ -n "$cg" ] && [ -d "$cg" ]; then
                         echo 1 > "$cg/cgroup.kill" 2>/dev/null
                 fi
-                for pid in $(pgrep -f "ephem-cutoff $sid --" 2>/dev/null); do
+                for pid in $(pgrep -f "ephem-cutoff(-act)? $sid --" 2>/dev/null); do
                         kill "$pid" 2>/dev/null
                 done
                 sleep 0.2

@@ -237,6 +237,23 @@ check "audit: a session_cutoff event by ephemctl saying why" bash -c \
         "journalctl --directory=/run/log/journal -o json EPHEM_EVENT=session_cutoff SYSLOG_IDENTIFIER=ephemctl | grep -q 'cut-off helper was gone'"
 wait "$P" 2>/dev/null
 
+# ---- ephem-cutoff without its other half: the session still ends at its deadline ----
+# (ephem-cutoff execs ephem-cutoff-act when something happens; where it cannot, it
+# ends the session itself: cgroup.kill, the leader)
+mkdir -p "$T/alone" && cp "$CUTOFF" "$T/alone/ephem-cutoff"
+sed -i "s|^cutoff_helper = .*|cutoff_helper = $T/alone/ephem-cutoff|" /etc/ephem/ephem.conf
+S=$(date +%s)
+rig_ssh agent-8 "$(rig_mint 8 4)" 'echo started; sleep 60' >"$T/alone.out" 2>/dev/null &
+P=$!
+for _ in $(seq 1 150); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
+E=$(($(date +%s) - S))
+check "without ephem-cutoff-act, a session still starts and ends at its deadline (after $E s)" \
+        bash -c "grep -qx started '$T/alone.out' && ! kill -0 $P 2>/dev/null && [ $E -ge 3 ] && [ $E -le 12 ]"
+check "... and ephem-cutoff logs why, as an alert" bash -c \
+        "journalctl --directory=/run/log/journal -o cat -p alert SYSLOG_IDENTIFIER=ephem-cutoff | grep -q 'ending the session'"
+wait "$P" 2>/dev/null
+sed -i "s|^cutoff_helper = .*|cutoff_helper = $CUTOFF|" /etc/ephem/ephem.conf
+
 echo "1..$N"
 [ $FAILED -eq 0 ] || { echo "# $FAILED failed; sshd log:"; tail -n 40 "$T/sshd.log" | sed 's/^/# /'; }
 exit $((FAILED > 0))

@@ -74,6 +74,7 @@ nspawn_install_ephem() { # BUILD ROOT DIR
         install -D -m 0644 "$build/nss_ephem/libnss_ephem.so.2" "$root/usr/lib/x86_64-linux-gnu/libnss_ephem.so.2"
         install -D -m 0755 "$build/ephemctl/ephemctl" "$root/usr/sbin/ephemctl"
         install -D -m 0755 "$build/ephem-cutoff/ephem-cutoff" "$root/usr/libexec/ephem/ephem-cutoff"
+        install -D -m 0755 "$build/ephem-cutoff/ephem-cutoff-act" "$root/usr/libexec/ephem/ephem-cutoff-act"
         install -D -m 0755 "$build/ephem-askpass/ephem-askpass" "$root/usr/bin/ephem-askpass"
         mkdir -p "$root/etc/ephem"
         "$build/ephemctl/ephemctl" keygen --type ec --kid logind-key --out "$3/issuer" >/dev/null

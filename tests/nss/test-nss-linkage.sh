@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# How libnss_ephem.so.2 links, read from the ELF file itself (TAP):
+# How libnss_ephem.so.2 (or ephem-cutoff, which links as little) links, read from
+# the ELF file itself (TAP):
 #   needed  MODULE SANITIZE  its only NEEDED entry is libc.so.6 (plus the sanitizer
 #                            runtimes, and only in a -Db_sanitize build)
 #   symbols MODULE SYMFILE   the dynamic symbols it defines are exactly the

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ephem-cutoff SESSION_ID -- [pam_ephem module arguments]
+ * ephem-cutoff-act SESSION_ID -- [pam_ephem module arguments]
  *
- * Exec'd by pam_ephem's open_session, one per session, detached from sshd. Waits
- * for the first of:
+ * The half of the cut-off helper that acts (common.h): exec'd by ephem-cutoff when
+ * something happened, or at once where logind manages sessions or inotify is not
+ * available. Loads the configuration and the session record, then handles, and
+ * from then on waits for, the first of:
  *   - the warning time: a line on the session's terminals, state=warning in its
  *     status file;
  *   - the deadline (CLOCK_REALTIME, re-armed when the clock is set): cut-off;
@@ -32,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "ephem/audit.h"
 #include "ephem/config.h"
 #include "ephem/kvrecord.h"
@@ -116,21 +119,6 @@ static void warn_terminals(const session_record *s, const char *msg) {
         fclose(f);
 }
 
-static int arm_timer(int64_t when) {
-        struct itimerspec its = { .it_value = { .tv_sec = (time_t) when } };
-        int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-
-        if (fd < 0)
-                return -errno;
-        /* CANCEL_ON_SET: a clock change wakes us, and we re-check against the new time. */
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
-                int e = errno;
-                close(fd);
-                return -e;
-        }
-        return fd;
-}
-
 static void audit_end(const session_record *s, audit_event e, const char *detail, int64_t revoked_at) {
         audit_record a = {
                 .event = e,
@@ -198,6 +186,15 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         (void) store_gc(c, now, 0, NULL);
 }
 
+static void warn_session(const ephem_config *c, const session_record *s, int64_t now) {
+        char msg[256];
+
+        (void) snprintf(msg, sizeof(msg), "\r\n*** ephem: this session ends in %" PRId64 " s (%s) ***\r\n",
+                        s->deadline - now > 0 ? s->deadline - now : 0, s->deadline_reason);
+        session_status_write(c, s, "warning");
+        warn_terminals(s, msg);
+}
+
 /* Whether one of the names the inotify buffer reports is one of ours. */
 static bool event_matches(const char *buf, ssize_t len, char names[][REVOCATION_NAME_LEN + 1], size_t n_names) {
         for (const char *p = buf; p < buf + len;) {
@@ -227,48 +224,30 @@ static bool learn_logind_session(const ephem_config *c, session_record *s) {
         return s->logind[0] != '\0';
 }
 
-/* open_session (pam_ephem/cutoff-helper.c) waits for one byte on the fd it names in
- * EPHEM_CUTOFF_READY_FD; a helper that exits first closes it without one, and the
- * session is refused. Run by hand (no such variable), there is nobody to tell. */
-static void tell_ready(void) {
-        const char *e = secure_getenv("EPHEM_CUTOFF_READY_FD");
-        uint32_t fd;
-
-        if (!e || parse_u32(e, &fd) < 0 || fd < 3 || fd > INT_MAX)
-                return;
-        (void) !write((int) fd, "R", 1);
-        (void) close((int) fd);
-}
-
 int main(int argc, char **argv) {
         _cleanup_(session_record_done) session_record s = { 0 };
         char names[_REVOKE_KIND_MAX][REVOCATION_NAME_LEN + 1];
         ephem_config *c = NULL;
         conf_error err = { 0 };
         _cleanup_close_ int rev_ino = -1, t_warn = -1, t_dead = -1, pidfd = -1;
+        const char *woken;
+        bool woken_for_warning;
         int margc, k;
         const char **margv;
         char detail[192];
         revocation_entry rev;
         struct stat rev_st;
+        bool warn_due = false;
         int64_t now;
 
         if (argc < 3 || !session_id_valid(argv[1]) || !streq(argv[2], "--")) {
-                fprintf(stderr, "usage: ephem-cutoff SESSION_ID -- [module arguments]\n");
+                fprintf(stderr, "usage: " CUTOFF_ACT_NAME " SESSION_ID -- [module arguments]\n");
                 return 2;
         }
         margc = argc - 3;
         margv = (const char **) argv + 3;
-        /* Started by pam_ephem (posix_spawn, pam_ephem/cutoff-helper.c): fork once and let the
-         * first process exit, which the module waits for, so that the helper is not
-         * the PAM application's child (sshd would have to reap it). */
-        if (secure_getenv("EPHEM_CUTOFF_READY_FD")) {
-                pid_t pid = fork();
-                if (pid < 0)
-                        return 1;
-                if (pid > 0)
-                        _exit(0);
-        }
+        woken = secure_getenv(CUTOFF_WOKEN_ENV);
+        woken_for_warning = woken && streq(woken, "warn");
         k = config_load(config_path_from_args(margc, margv), margc, margv, &c, &err);
         if (k < 0) {
                 audit_record a = { .event = AUDIT_CONFIG_ERROR,
@@ -313,6 +292,8 @@ int main(int argc, char **argv) {
         now = (int64_t) time(NULL);
         if (s.warn_at > now)
                 t_warn = arm_timer(s.warn_at);
+        else if (woken_for_warning && s.warn_at > 0)
+                warn_due = true; /* ephem-cutoff woke us for it: warn below, once armed */
 
         /* Closes the window between the login's revocation check and our watch. */
         if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail, sizeof(detail), &rev)) {
@@ -323,6 +304,8 @@ int main(int argc, char **argv) {
 
         /* Armed: open_session waits for this before letting the session start. */
         tell_ready();
+        if (warn_due)
+                warn_session(c, &s, now);
 
         for (;;) {
                 struct pollfd p[4] = {
@@ -393,7 +376,6 @@ int main(int argc, char **argv) {
                         break;
                 }
                 if (t_warn >= 0 && p[3].revents) {
-                        char msg[256];
                         if (read(t_warn, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
                                 /* The clock was set: warn at the right time, not now. */
                                 close(t_warn);
@@ -404,11 +386,7 @@ int main(int argc, char **argv) {
                         if (t_warn >= 0) /* -1 when re-arming after a clock change found it due */
                                 close(t_warn);
                         t_warn = -1;
-                        (void) snprintf(msg, sizeof(msg),
-                                        "\r\n*** ephem: this session ends in %" PRId64 " s (%s) ***\r\n",
-                                        s.deadline - now > 0 ? s.deadline - now : 0, s.deadline_reason);
-                        session_status_write(c, &s, "warning");
-                        warn_terminals(&s, msg);
+                        warn_session(c, &s, now);
                 }
         }
         config_free(c);
