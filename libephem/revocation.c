@@ -198,13 +198,17 @@ bool revocation_check_entry(const ephem_config *c, const char *iss, const char *
         if (ret_entry)
                 *ret_entry = (revocation_entry){ .kind = _REVOKE_KIND_MAX };
 
-        if (revocation_names_for(iss, sub, jti, user, fingerprint, names) < 0) {
-                (void) snprintf(detail, detail_size, "cannot compute revocation keys");
-                return true;
-        }
         dfd = revocation_dir_open(c);
         if (dfd < 0) {
                 (void) snprintf(detail, detail_size, "revocation directory %s: %s", c->revocation_dir, strerror(-dfd));
+                return true;
+        }
+        /* Most hosts, most of the time: nothing is revoked, nothing to hash or look up.
+         * An entry of any kind (or an error reading the directory) means looking. */
+        if (dir_fd_is_empty(dfd) == 1)
+                return false;
+        if (revocation_names_for(iss, sub, jti, user, fingerprint, names) < 0) {
+                (void) snprintf(detail, detail_size, "cannot compute revocation keys");
                 return true;
         }
         for (int k = 0; k < _REVOKE_KIND_MAX; k++) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ephem/state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -65,6 +66,26 @@ int state_open_subdir(const char *state_dir, const char *sub, mode_t mode) {
         if (!sub)
                 return TAKE_FD(top);
         return open_dir_at(top, sub, mode);
+}
+
+int dir_fd_is_empty(int dfd) {
+        char buf[1024] __attribute__((aligned(__alignof__(struct dirent64))));
+
+        for (;;) {
+                ssize_t n = getdents64(dfd, buf, sizeof(buf));
+
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        return 1;
+                for (ssize_t off = 0; off < n;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (const void *) (buf + off);
+
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                return 0;
+                        off += de->d_reclen;
+                }
+        }
 }
 
 DIR *dir_open_at(int dfd) {

@@ -30,6 +30,10 @@ int state_open_subdir(const char *state_dir, const char *sub, mode_t mode);
  * (dfd stays open and usable). NULL with errno set. closedir() it. */
 DIR *dir_open_at(int dfd);
 
+/* 1 when the directory holds nothing but "." and "..", 0 when it holds an entry,
+ * -errno. Reads from dfd's own offset (a fresh descriptor: its start). */
+int dir_fd_is_empty(int dfd);
+
 /* A record being built: "key=value" lines with escaped values. */
 typedef struct kv_writer {
         char *buf;
