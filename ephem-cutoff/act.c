@@ -186,6 +186,36 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         (void) store_gc(c, now, 0, NULL);
 }
 
+/* The session record: ephem-cutoff's copy, read when it armed itself, where it
+ * handed one over (close_session removes the record as the session ends, and what
+ * is left of it must still be ended); else the state directory's. */
+static int load_session(const ephem_config *c, const char *id, session_record *ret) {
+        const char *e = secure_getenv(CUTOFF_RECORD_ENV);
+        char buf[KV_RECORD_MAX];
+        uint32_t fd;
+        size_t len = 0;
+
+        if (!e)
+                return session_load(c, id, ret);
+        if (parse_u32(e, &fd) < 0 || fd < 3 || fd > INT_MAX)
+                return -EBADF;
+        for (;;) {
+                ssize_t n = read((int) fd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == sizeof(buf) - 1)
+                        return -EBADMSG;
+        }
+        (void) close((int) fd);
+        buf[len] = '\0';
+        return session_parse(id, buf, len, ret);
+}
+
 static void warn_session(const ephem_config *c, const session_record *s, int64_t now) {
         char msg[256];
 
@@ -248,6 +278,17 @@ int main(int argc, char **argv) {
         margv = (const char **) argv + 3;
         woken = secure_getenv(CUTOFF_WOKEN_ENV);
         woken_for_warning = woken && streq(woken, "warn");
+        /* open_session starts ephem-cutoff, which forks away from sshd; started by the
+         * module itself, this program would make the login wait for the session. */
+        if (!woken && secure_getenv(CUTOFF_READY_ENV)) {
+                audit_record a = { .event = AUDIT_CONFIG_ERROR,
+                                   .identifier = "ephem-cutoff",
+                                   .reason = EPHEM_R_CONFIG,
+                                   .detail = "cutoff_helper names " CUTOFF_ACT_NAME ", not ephem-cutoff",
+                                   .uid = -1 };
+                audit_emit(&a);
+                return 1;
+        }
         k = config_load(config_path_from_args(margc, margv), margc, margv, &c, &err);
         if (k < 0) {
                 audit_record a = { .event = AUDIT_CONFIG_ERROR,
@@ -256,12 +297,15 @@ int main(int argc, char **argv) {
                                    .detail = err.message,
                                    .uid = -1 };
                 audit_emit(&a);
-                return 1;
+                return CUTOFF_EXIT_CANNOT_ACT;
         }
-        k = session_load(c, argv[1], &s);
+        k = load_session(c, argv[1], &s);
         if (k < 0) {
                 config_free(c);
-                return 1; /* the session was refused after all (open_session removed it) */
+                /* Before arming: the session was refused after all (open_session removed
+                 * the record). Woken with a record of our own that does not parse: the
+                 * session cannot be handled here, and ephem-cutoff ends it. */
+                return secure_getenv(CUTOFF_RECORD_ENV) ? CUTOFF_EXIT_CANNOT_ACT : 1;
         }
 
         if (revocation_names_for(s.iss, s.sub, s.jti, s.user, s.fingerprint, names) < 0)
@@ -292,7 +336,7 @@ int main(int argc, char **argv) {
         now = (int64_t) time(NULL);
         if (s.warn_at > now)
                 t_warn = arm_timer(s.warn_at);
-        else if (woken_for_warning && s.warn_at > 0)
+        else if (woken_for_warning && s.warn_at > 0 && s.deadline > now)
                 warn_due = true; /* ephem-cutoff woke us for it: warn below, once armed */
 
         /* Closes the window between the login's revocation check and our watch. */

@@ -13,13 +13,16 @@
  *
  * Once its watches are set (a timer for the deadline, one for the warning, inotify
  * on the revocation directory, a pidfd for the leader), it tells open_session it is
- * armed. When one fires, it execs ephem-cutoff-act with the same arguments, which
- * decides with the whole configuration and acts. Where that exec is impossible, it
- * ends the session itself (cgroup.kill, the leader) rather than let it run on.
+ * armed. When one fires, it runs ephem-cutoff-act as its child, with the same
+ * arguments and the session record as read here (close_session removes the file as
+ * the session ends, and what is left of the session must still be ended); that
+ * decides with the whole configuration, acts, and after a warning waits on in our
+ * place. Unless it exits 0, having ended the session, this process ends the session
+ * itself (cgroup.kill, the leader) rather than let it run on.
  *
- * Where logind manages sessions, or a watch cannot be set, it execs
- * ephem-cutoff-act before telling open_session anything: that does it all, as one
- * process.
+ * Where logind manages sessions, or a watch cannot be set, or something is due
+ * already, it execs ephem-cutoff-act before telling open_session anything: that
+ * arms itself and does it all, as one process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +70,9 @@ typedef struct watch {
 static const char *session_id;
 static char act_path[PATH_MAX];
 static char **act_argv;
-static bool armed;
+/* The record as read at the start, for ephem-cutoff-act. */
+static char record[KV_RECORD_MAX];
+static size_t record_len;
 
 /* A line for the journal (its native protocol: one datagram of KEY=value lines, as
  * sd_journal_send() writes it, without linking libsystemd), or syslog where there
@@ -88,6 +96,10 @@ static void log_line(int priority, const char *fmt, ...) {
                      "EPHEM_SESSION_ID=%s\nMESSAGE=%s\n",
                      priority, session_id, msg);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        /* A journald that does not keep up delays us a second at most. */
+        if (fd >= 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
+                                  sizeof(struct timeval));
         if (fd >= 0 && n > 0 && (size_t) n < sizeof(dgram) &&
             sendto(fd, dgram, (size_t) n, MSG_NOSIGNAL, (const struct sockaddr *) &journal, sizeof(journal)) == n)
                 return;
@@ -158,22 +170,23 @@ static int load_state_dir(int argc, char **argv, userconf *u) {
 static int load_watch(const char *state_dir, watch *w) {
         _cleanup_close_ int dfd = -1;
         char buf[KV_RECORD_MAX];
-        size_t len;
         int r;
 
         dfd = state_open_subdir(state_dir, "sessions", 0700);
         if (dfd < 0)
                 return dfd;
-        r = kv_read_at(dfd, session_id, buf, sizeof(buf), &len);
+        r = kv_read_at(dfd, session_id, record, sizeof(record), &record_len);
         if (r < 0)
                 return r;
+        memcpy(buf, record, record_len + 1);
         *w = (watch){ .leader = 0 };
-        r = kv_parse(buf, len, on_field, w);
+        r = kv_parse(buf, record_len, on_field, w);
         if (r < 0)
                 return r;
         /* A record without these was written by a module that predates this helper:
-         * ephem-cutoff-act reads it all. */
-        return w->leader > 1 && w->leader_start && w->deadline && w->revocation_dir[0] ? 0 : -ENODATA;
+         * ephem-cutoff-act reads it all. Every login has a user name, so at least one
+         * entry name. */
+        return w->leader > 1 && w->leader_start && w->deadline && w->revocation_dir[0] && w->n_names > 0 ? 0 : -ENODATA;
 }
 
 static int act_path_init(void) {
@@ -183,18 +196,25 @@ static int act_path_init(void) {
 
         if (n <= 0)
                 return -errno;
+        if ((size_t) n >= sizeof(self) - 1)
+                return -ENAMETOOLONG;
         self[n] = '\0';
         slash = strrchr(self, '/');
         if (!slash)
                 return -EINVAL;
         *slash = '\0';
-        /* Installed side by side (libexecdir; ephem-cutoff/ in a build tree). */
+        /* Installed side by side (libexecdir; ephem-cutoff/ in a build tree); a copy
+         * of ephem-cutoff elsewhere uses the installed one. */
         if ((size_t) snprintf(act_path, sizeof(act_path), "%s/" CUTOFF_ACT_NAME, self) >= sizeof(act_path))
                 return -ENAMETOOLONG;
+        if (access(act_path, X_OK) < 0)
+                (void) snprintf(act_path, sizeof(act_path), "%s", EPHEM_LIBEXECDIR "/" CUTOFF_ACT_NAME);
         return 0;
 }
 
-static void kill_session(const watch *w, int pidfd) {
+/* The last resort, where ephem-cutoff-act could not end the session: everything in
+ * its cgroup, and its leader (for sshd, the connection). Then the alert. */
+static _Noreturn void end_session(const watch *w, int pidfd, const char *why) {
         if (w->cgroup[0]) {
                 char path[SESSION_CGROUP_MAX + 16];
                 _cleanup_close_ int fd = -1;
@@ -206,33 +226,65 @@ static void kill_session(const watch *w, int pidfd) {
         }
         if (pidfd >= 0)
                 (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-}
-
-/* Hands over to ephem-cutoff-act. Returns only when the exec failed: before the
- * helper said it is armed, exiting refuses the session; after, the session is
- * ended here, since nothing else would end it. */
-static _Noreturn void act(const watch *w, int pidfd) {
-        int e;
-
-        (void) execv(act_path, act_argv);
-        e = errno;
-        if (!armed) {
-                log_line(LOG_ERR, "session %s: cannot run %s: %s", session_id, act_path, strerror(e));
-                _exit(1);
-        }
-        log_line(LOG_ALERT, "session %s: cannot run %s (%s): ending the session", session_id, act_path, strerror(e));
-        kill_session(w, pidfd);
+        log_line(LOG_ALERT, "session %s: %s %s: ended the session here", session_id, act_path, why);
         _exit(1);
 }
 
-/* The warning time: ephem-cutoff-act warns, then waits in our place. Where it
- * cannot be run, the session goes without its warning, and we wait on. */
-static void act_to_warn(void) {
-        (void) setenv(CUTOFF_WOKEN_ENV, "warn", 1);
+/* Before arming: ephem-cutoff-act takes over this process, arms itself and tells
+ * open_session, or exits and the session is refused. */
+static _Noreturn void act_instead(void) {
+        (void) setenv(CUTOFF_WOKEN_ENV, "start", 1);
         (void) execv(act_path, act_argv);
-        log_line(LOG_WARNING, "session %s: cannot run %s (%s): no warning before the cut-off", session_id, act_path,
-                 strerror(errno));
-        (void) unsetenv(CUTOFF_WOKEN_ENV);
+        log_line(LOG_ERR, "session %s: cannot run %s: %s", session_id, act_path, strerror(errno));
+        _exit(1);
+}
+
+/* After arming: ephem-cutoff-act runs as our child with the record read at the
+ * start, and we wait for it. It exits 0 once the session is over and cleaned up;
+ * anything else, and the session is ended here, but for the warning time: then
+ * the session goes on without its warning, and we wait on (the only return). */
+static void act(const watch *w, int pidfd, const char *why) {
+        _cleanup_close_ int mfd = memfd_create("ephem-session", MFD_CLOEXEC);
+        char reason[64];
+        int status;
+        pid_t pid;
+
+        if (mfd < 0 || write(mfd, record, record_len) != (ssize_t) record_len || lseek(mfd, 0, SEEK_SET) < 0)
+                end_session(w, pidfd, "could not be given the session record");
+        pid = fork();
+        if (pid < 0)
+                end_session(w, pidfd, "could not be started");
+        if (pid == 0) {
+                /* dup2() onto itself would keep O_CLOEXEC. */
+                if ((mfd == 3 ? fcntl(mfd, F_SETFD, 0) : dup2(mfd, 3)) < 0 || setenv(CUTOFF_RECORD_ENV, "3", 1) < 0 ||
+                    setenv(CUTOFF_WOKEN_ENV, why, 1) < 0)
+                        _exit(126);
+                (void) execv(act_path, act_argv);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        end_session(w, pidfd, "was lost");
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                _exit(0);
+        if (WIFEXITED(status))
+                (void) snprintf(reason, sizeof(reason), "exited with status %d", WEXITSTATUS(status));
+        else
+                (void) snprintf(reason, sizeof(reason), "was killed by signal %d", WTERMSIG(status));
+        if (streq(why, "warn")) {
+                /* Our watches still stand: the deadline or a revocation tries again. */
+                log_line(LOG_WARNING, "session %s: %s %s: no warning before the cut-off", session_id, act_path, reason);
+                return;
+        }
+        end_session(w, pidfd, reason);
+}
+
+/* Root's alone: owned by root (or us), not writable by group or others. */
+static bool dir_is_roots(int fd) {
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+               (st.st_mode & 0022) == 0;
 }
 
 /* Whether an entry with one of the session's names is in the directory now. */
@@ -255,6 +307,10 @@ static bool events_concern_us(int ino, int rev_fd, const watch *w) {
 
                 if (ev->mask & IN_Q_OVERFLOW)
                         return entry_present(rev_fd, w);
+                /* The watch is gone (the directory was removed or unmounted): we are
+                 * blind, and ephem-cutoff-act watches anew or ends the session. */
+                if (ev->mask & (IN_IGNORED | IN_UNMOUNT))
+                        return true;
                 for (size_t i = 0; ev->len > 0 && i < w->n_names; i++)
                         if (streq(ev->name, w->names[i]))
                                 return true;
@@ -311,14 +367,15 @@ int main(int argc, char **argv) {
         if (r == -ENOENT)
                 return 1; /* the session was refused after all (open_session removed it) */
         if (r < 0 || host_runs_systemd())
-                act(&w, -1);
+                act_instead();
 
         rev_fd = open(w.revocation_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        /* Beyond fs.inotify.max_user_instances, ephem-cutoff-act polls the directory. */
-        if (rev_fd < 0 || ino < 0 ||
+        /* A directory that is not root's alone is ephem-cutoff-act's to refuse;
+         * beyond fs.inotify.max_user_instances it polls the directory instead. */
+        if (rev_fd < 0 || !dir_is_roots(rev_fd) || ino < 0 ||
             inotify_add_watch(ino, w.revocation_dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0)
-                act(&w, -1);
+                act_instead();
         pidfd = (int) pidfd_open(w.leader, 0);
         t_dead = arm_timer(w.deadline);
         if (w.warn_at > (int64_t) time(NULL))
@@ -327,10 +384,9 @@ int main(int argc, char **argv) {
          * came between the login's check and our watch) is for ephem-cutoff-act. */
         if (pidfd < 0 || process_start_time(w.leader) != w.leader_start || t_dead < 0 ||
             w.deadline <= (int64_t) time(NULL) || entry_present(rev_fd, &w))
-                act(&w, pidfd);
+                act_instead();
 
         tell_ready();
-        armed = true;
 
         for (;;) {
                 struct pollfd p[4] = {
@@ -343,18 +399,18 @@ int main(int argc, char **argv) {
                 if (poll(p, t_warn >= 0 ? 4 : 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        act(&w, pidfd);
+                        act(&w, pidfd, "event");
                 }
                 if (p[2].revents)
-                        act(&w, pidfd); /* the leader exited: the session is over */
+                        act(&w, pidfd, "event"); /* the leader exited: the session is over */
                 if (p[0].revents && timer_due(&t_dead, w.deadline))
-                        act(&w, pidfd);
+                        act(&w, pidfd, "event");
                 if (p[1].revents && events_concern_us(ino, rev_fd, &w))
-                        act(&w, pidfd);
+                        act(&w, pidfd, "event");
                 if (t_warn >= 0 && p[3].revents && timer_due(&t_warn, w.warn_at)) {
                         close(t_warn);
                         t_warn = -1;
-                        act_to_warn();
+                        act(&w, pidfd, "warn");
                 }
         }
 }

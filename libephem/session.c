@@ -231,7 +231,6 @@ static int on_field(const char *key, const char *v, void *userdata) {
 int session_load(const ephem_config *c, const char *id, session_record *ret) {
         _cleanup_close_ int dfd = -1;
         char buf[KV_RECORD_MAX];
-        session_record r = { 0 };
         size_t len;
         int k;
 
@@ -243,6 +242,15 @@ int session_load(const ephem_config *c, const char *id, session_record *ret) {
         k = kv_read_at(dfd, id, buf, sizeof(buf), &len);
         if (k < 0)
                 return k;
+        return session_parse(id, buf, len, ret);
+}
+
+int session_parse(const char *id, char *buf, size_t len, session_record *ret) {
+        session_record r = { 0 };
+        int k;
+
+        if (!session_id_valid(id))
+                return -EINVAL;
         k = kv_parse(buf, len, on_field, &r);
         if (k == 0 && (!r.user[0] || r.uid == 0 || r.deadline == 0))
                 k = -EBADMSG;

@@ -42,6 +42,9 @@ typedef struct session_record {
 void session_record_done(session_record *r);
 int session_save(const ephem_config *c, const session_record *r);
 int session_load(const ephem_config *c, const char *id, session_record *ret);
+/* The parsing half of session_load(), for a record read elsewhere (ephem-cutoff
+ * hands ephem-cutoff-act the one it read at the start). buf is modified. */
+int session_parse(const char *id, char *buf, size_t len, session_record *ret);
 int session_remove(const ephem_config *c, const char *id);
 bool session_id_valid(const char *id);
 

@@ -10,7 +10,7 @@
 #     %config(noreplace), keys/), the units, tmpfiles.d, the journal catalog, the
 #     state directories (revoked, quarantine, breakglass 0700), ephemctl(8) and
 #     ephem.conf(5);
-#   - ephem-pam: pam_ephem.so in <libdir>/security, the ephem-cutoff and
+#   - ephem-pam: pam_ephem.so in <libdir>/security, the ephem-cutoff (and -act) and
 #     ephem-shell helpers, the sshd_config.d snippet, pam_ephem(8), ephem-cutoff(8),
 #     and it requires ephem and ephem-nss of the same build;
 #   - ephem-nss: libnss_ephem.so.2 in <libdir>, nss_ephem(8), and it needs
@@ -81,8 +81,9 @@ check "ephem: the state directories and /run/ephem" \
         has ephem /run/ephem /var/lib/ephem /var/lib/ephem/revoked /var/lib/ephem/quarantine /var/lib/ephem/breakglass
 check "ephem: ephemctl(8) and ephem.conf(5)" \
         has ephem /usr/share/man/man8/ephemctl\\.8 /usr/share/man/man5/ephem\\.conf\\.5
-check "ephem-pam: pam_ephem.so in $LIBDIR/security, the ephem-cutoff and ephem-shell helpers" \
-        has ephem-pam "$LIBDIR/security/pam_ephem\\.so" /usr/libexec/ephem/ephem-cutoff /usr/libexec/ephem/ephem-shell
+check "ephem-pam: pam_ephem.so in $LIBDIR/security, the ephem-cutoff (both halves) and ephem-shell helpers" \
+        has ephem-pam "$LIBDIR/security/pam_ephem\\.so" /usr/libexec/ephem/ephem-cutoff /usr/libexec/ephem/ephem-cutoff-act \
+        /usr/libexec/ephem/ephem-shell
 check "ephem-pam: the sshd_config.d snippet, pam_ephem(8) and ephem-cutoff(8)" \
         has ephem-pam /etc/ssh/sshd_config.d/50-ephem\\.conf /usr/share/man/man8/pam_ephem\\.8 /usr/share/man/man8/ephem-cutoff\\.8
 check "ephem-nss: libnss_ephem.so.2 in $LIBDIR and nss_ephem(8)" \
