@@ -16,7 +16,9 @@
 #                                           the session stage (pam_open_session and its
 #                                           cgroup migration), concurrent
 #                                           logins, pam_unix + yescrypt, a broker asked
-#                                           over HTTP (node, tests/e2e/broker's packages)
+#                                           over HTTP (node, tests/e2e/broker's packages);
+#                                           audit events go to a journald of its own
+#                                           (tools/bench-journald.sh)
 #   nss       tests/nss/bench-nss.sh        glibc NSS lookups vs files, 10..100,000 users,
 #                                           memory, the nsswitch.conf order
 #   scaling   tests/bench/bench-scaling     replay cache, revocation list, JWKS, rules
@@ -54,7 +56,7 @@ while [ $# -gt 0 ]; do
         --no-logind) ONLY=$(echo "$ONLY" | sed 's/,\?logind//') ;;
         --no-build) DO_BUILD=0 ;;
         --out) OUT=$2; shift ;;
-        -h | --help) sed -n '3,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '3,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
         esac
         shift
@@ -109,11 +111,15 @@ run_pass() { # PASS_DIR
                 echo "background at nice > 0: $(ps -eo ni=,comm= | awk '$1 > 0 {n[$2]++} END {for (c in n) printf "%s%s x%d", (k++ ? ", " : ""), c, n[c]; if (!k) printf "none"}')"
                 echo "cgroup2: $(awk '/ - cgroup2 / {print $5 " (" $NF ")"; exit}' /proc/self/mountinfo)"
                 echo "build: $BUILD ($(git -C "$SRC" describe --always --dirty 2>/dev/null))"
+                echo "audit (auth): $([ -x /lib/systemd/systemd-journald ] && echo "a journald of the bench's own (tools/bench-journald.sh)" || echo "no journald: refused sends and the syslog fallback")"
         } >"$d/machine.txt"
         head -n 1 /proc/stat >"$d/cpu.start"
         if want auth; then
                 echo "== auth" >&2
-                "$BUILD/tests/bench/bench-auth" "$BUILD/pam_ephem/pam_ephem.so" "$([ "$QUICK" = 1 ] && echo 300 || echo 2000)" \
+                # Audit events go to a journald of the bench's own, as on a host with systemd.
+                local jd=()
+                [ -x /lib/systemd/systemd-journald ] && jd=("$SRC/tools/bench-journald.sh")
+                "${jd[@]}" "$BUILD/tests/bench/bench-auth" "$BUILD/pam_ephem/pam_ephem.so" "$([ "$QUICK" = 1 ] && echo 300 || echo 2000)" \
                         --nss "$BUILD/nss_ephem/libnss_ephem.so.2" --cutoff "$BUILD/ephem-cutoff/ephem-cutoff" \
                         --concurrency 1,2,8,32 "${BROKER_ARGS[@]}" "${q[@]}" \
                         >"$d/auth.log" 2>&1 || { echo "bench.sh: bench-auth failed (see $d/auth.log)" >&2; rc=1; }
