@@ -141,7 +141,10 @@ static void audit_end(const session_record *s, audit_event e, const char *detail
         audit_emit(&a);
 }
 
-static void finish(const ephem_config *c, session_record *s, ending why, const char *detail, int64_t revoked_at) {
+/* Ends the session and cleans up after it: 0, or -errno when processes of the
+ * session survived the kill (the exit status then says so, and ephem-cutoff, our
+ * parent once it is armed, tries its own last resort). */
+static int finish(const ephem_config *c, session_record *s, ending why, const char *detail, int64_t revoked_at) {
         int64_t now;
         user_record u;
         int k;
@@ -171,7 +174,7 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
         /* The user goes with its last session: its tokens were single-use, so nothing
          * can log in as it again — unless a login of it is between auth and session. */
         now = (int64_t) time(NULL);
-        if (userdb_get_by_name(&c->users, s->user, &u) == 0 && session_user_live(c, s->user) == 0 &&
+        if (userdb_get_by_name(&c->users, s->user, &u) == 0 && session_user_live(c, s->user, s->id) == 0 &&
             !login_pending_for_user(c->state_dir, s->user, now, (int64_t) c->leeway)) {
                 if (store_user_remove(c, s->user, now) == 0) {
                         audit_record a = { .event = AUDIT_USER_REMOVED,
@@ -184,6 +187,7 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
                 }
         }
         (void) store_gc(c, now, 0, NULL);
+        return k < 0 ? k : 0;
 }
 
 /* The session record: ephem-cutoff's copy, read when it armed itself, where it
@@ -191,16 +195,19 @@ static void finish(const ephem_config *c, session_record *s, ending why, const c
  * is left of it must still be ended); else the state directory's. */
 static int load_session(const ephem_config *c, const char *id, session_record *ret) {
         const char *e = secure_getenv(CUTOFF_RECORD_ENV);
-        char buf[KV_RECORD_MAX];
-        uint32_t fd;
+        _cleanup_close_ int fd = -1;
+        char buf[KV_RECORD_MAX + 1];
+        uint32_t u;
         size_t len = 0;
 
         if (!e)
                 return session_load(c, id, ret);
-        if (parse_u32(e, &fd) < 0 || fd < 3 || fd > INT_MAX)
+        if (parse_u32(e, &u) < 0 || u < 3 || u > INT_MAX)
                 return -EBADF;
-        for (;;) {
-                ssize_t n = read((int) fd, buf + len, sizeof(buf) - 1 - len);
+        fd = (int) u;
+        /* As kv_read_at(): at most KV_RECORD_MAX - 1 bytes. */
+        while (len < KV_RECORD_MAX) {
+                ssize_t n = read(fd, buf + len, KV_RECORD_MAX - len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -208,10 +215,9 @@ static int load_session(const ephem_config *c, const char *id, session_record *r
                 if (n == 0)
                         break;
                 len += (size_t) n;
-                if (len == sizeof(buf) - 1)
-                        return -EBADMSG;
         }
-        (void) close((int) fd);
+        if (len >= KV_RECORD_MAX)
+                return -EBADMSG;
         buf[len] = '\0';
         return session_parse(id, buf, len, ret);
 }
@@ -261,7 +267,7 @@ int main(int argc, char **argv) {
         conf_error err = { 0 };
         _cleanup_close_ int rev_ino = -1, t_warn = -1, t_dead = -1, pidfd = -1;
         const char *woken;
-        bool woken_for_warning;
+        bool woken_for_warning, handed_over;
         int margc, k;
         const char **margv;
         char detail[192];
@@ -278,6 +284,7 @@ int main(int argc, char **argv) {
         margv = (const char **) argv + 3;
         woken = secure_getenv(CUTOFF_WOKEN_ENV);
         woken_for_warning = woken && streq(woken, "warn");
+        handed_over = secure_getenv(CUTOFF_RECORD_ENV) != NULL;
         /* open_session starts ephem-cutoff, which forks away from sshd; started by the
          * module itself, this program would make the login wait for the session. */
         if (!woken && secure_getenv(CUTOFF_READY_ENV)) {
@@ -305,7 +312,7 @@ int main(int argc, char **argv) {
                 /* Before arming: the session was refused after all (open_session removed
                  * the record). Woken with a record of our own that does not parse: the
                  * session cannot be handled here, and ephem-cutoff ends it. */
-                return secure_getenv(CUTOFF_RECORD_ENV) ? CUTOFF_EXIT_CANNOT_ACT : 1;
+                return handed_over ? CUTOFF_EXIT_CANNOT_ACT : 1;
         }
 
         if (revocation_names_for(s.iss, s.sub, s.jti, s.user, s.fingerprint, names) < 0)
@@ -326,9 +333,9 @@ int main(int argc, char **argv) {
         pidfd = (int) pidfd_open(s.leader, 0);
         if (pidfd < 0 || process_start_time(s.leader) != s.leader_start) {
                 /* The leader is gone already: the session ended before we got here. */
-                finish(c, &s, END_CLOSED, NULL, 0);
+                k = finish(c, &s, END_CLOSED, NULL, 0);
                 config_free(c);
-                return 0;
+                return k < 0 ? 1 : 0;
         }
         t_dead = arm_timer(s.deadline);
         if (t_dead < 0)
@@ -341,9 +348,9 @@ int main(int argc, char **argv) {
 
         /* Closes the window between the login's revocation check and our watch. */
         if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail, sizeof(detail), &rev)) {
-                finish(c, &s, END_REVOKED, detail, rev.added_us);
+                k = finish(c, &s, END_REVOKED, detail, rev.added_us);
                 config_free(c);
-                return 0;
+                return k < 0 ? 1 : 0;
         }
 
         /* Armed: open_session waits for this before letting the session start. */
@@ -379,7 +386,7 @@ int main(int argc, char **argv) {
                          * re-arm against the new time, which fires at once if it is past. */
                         n = read(t_dead, &ticks, sizeof(ticks));
                         if (n == (ssize_t) sizeof(ticks)) {
-                                finish(c, &s, END_DEADLINE, NULL, 0);
+                                k = finish(c, &s, END_DEADLINE, NULL, 0);
                                 break;
                         }
                         if (n < 0 && errno == ECANCELED) {
@@ -396,7 +403,7 @@ int main(int argc, char **argv) {
                                 rev_st = st;
                                 if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
                                                            sizeof(detail), &rev)) {
-                                        finish(c, &s, END_REVOKED, detail, rev.added_us);
+                                        k = finish(c, &s, END_REVOKED, detail, rev.added_us);
                                         break;
                                 }
                         }
@@ -408,7 +415,7 @@ int main(int argc, char **argv) {
                             (n > 0 && ((const struct inotify_event *) (const void *) buf)->mask & IN_Q_OVERFLOW)) {
                                 if (revocation_check_entry(c, s.iss, s.sub, s.jti, s.user, s.fingerprint, now, detail,
                                                            sizeof(detail), &rev)) {
-                                        finish(c, &s, END_REVOKED, detail, rev.added_us);
+                                        k = finish(c, &s, END_REVOKED, detail, rev.added_us);
                                         break;
                                 }
                         }
@@ -416,7 +423,7 @@ int main(int argc, char **argv) {
                 if (p[2].revents) {
                         /* The leader (sshd's monitor) has exited: the session is over,
                          * whether close_session ran or the monitor was killed. */
-                        finish(c, &s, END_CLOSED, NULL, 0);
+                        k = finish(c, &s, END_CLOSED, NULL, 0);
                         break;
                 }
                 if (t_warn >= 0 && p[3].revents) {
@@ -434,11 +441,11 @@ int main(int argc, char **argv) {
                 }
         }
         config_free(c);
-        return 0;
+        return k < 0 ? 1 : 0;
 
 fail_closed:
         /* Without a way to watch the session, it cannot be allowed to go on. */
-        finish(c, &s, END_REVOKED, "the cut-off helper could not arm itself", 0);
+        (void) finish(c, &s, END_REVOKED, "the cut-off helper could not arm itself", 0);
         config_free(c);
         return 1;
 }

@@ -36,13 +36,13 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +67,14 @@ typedef struct watch {
         size_t n_names;
 } watch;
 
+/* How long past the deadline ephem-cutoff-act may run before we end the session
+ * ourselves: its kill waits 5 s for the processes to go, then it cleans up. */
+#define ACT_GRACE_S 30
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U /* Linux 6.3; glibc 2.36 predates it */
+#endif
+
 static const char *session_id;
 static char act_path[PATH_MAX];
 static char **act_argv;
@@ -78,10 +86,22 @@ static size_t record_len;
  * sd_journal_send() writes it, without linking libsystemd), or syslog where there
  * is no journald. Control characters in the message become '?'. */
 static void log_line(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool send_bounded(const char *path, const char *data, size_t len) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        strcpy(sa.sun_path, path);
+        /* A log daemon that does not keep up delays us a second at most. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 }, sizeof(struct timeval));
+        return sendto(fd, data, len, MSG_NOSIGNAL, (const struct sockaddr *) &sa, sizeof(sa)) == (ssize_t) len;
+}
+
 static void log_line(int priority, const char *fmt, ...) {
-        static const struct sockaddr_un journal = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket" };
-        char msg[512], dgram[800];
-        _cleanup_close_ int fd = -1;
+        char msg[512], dgram[800], stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
         va_list ap;
         int n;
 
@@ -95,15 +115,15 @@ static void log_line(int priority, const char *fmt, ...) {
                      "PRIORITY=%d\nSYSLOG_IDENTIFIER=ephem-cutoff\nSYSLOG_FACILITY=10\n"
                      "EPHEM_SESSION_ID=%s\nMESSAGE=%s\n",
                      priority, session_id, msg);
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        /* A journald that does not keep up delays us a second at most. */
-        if (fd >= 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
-                                  sizeof(struct timeval));
-        if (fd >= 0 && n > 0 && (size_t) n < sizeof(dgram) &&
-            sendto(fd, dgram, (size_t) n, MSG_NOSIGNAL, (const struct sockaddr *) &journal, sizeof(journal)) == n)
+        if (n > 0 && (size_t) n < sizeof(dgram) && send_bounded("/run/systemd/journal/socket", dgram, (size_t) n))
                 return;
-        syslog(priority, "%s", msg);
+        /* syslog(3) would wait for /dev/log as long as it takes. */
+        if (!localtime_r(&now, &tm) || strftime(stamp, sizeof(stamp), "%b %e %T", &tm) == 0)
+                stamp[0] = '\0';
+        n = snprintf(dgram, sizeof(dgram), "<%d>%s ephem-cutoff[%d]: %s", LOG_AUTHPRIV | priority, stamp,
+                     (int) getpid(), msg);
+        if (n > 0 && (size_t) n < sizeof(dgram))
+                (void) send_bounded("/dev/log", dgram, (size_t) n);
 }
 
 static int copy_path(char *dst, size_t size, const char *v) {
@@ -203,12 +223,10 @@ static int act_path_init(void) {
         if (!slash)
                 return -EINVAL;
         *slash = '\0';
-        /* Installed side by side (libexecdir; ephem-cutoff/ in a build tree); a copy
-         * of ephem-cutoff elsewhere uses the installed one. */
+        /* Installed side by side (libexecdir; ephem-cutoff/ in a build tree): the two
+         * halves of one version. */
         if ((size_t) snprintf(act_path, sizeof(act_path), "%s/" CUTOFF_ACT_NAME, self) >= sizeof(act_path))
                 return -ENAMETOOLONG;
-        if (access(act_path, X_OK) < 0)
-                (void) snprintf(act_path, sizeof(act_path), "%s", EPHEM_LIBEXECDIR "/" CUTOFF_ACT_NAME);
         return 0;
 }
 
@@ -239,44 +257,119 @@ static _Noreturn void act_instead(void) {
         _exit(1);
 }
 
-/* After arming: ephem-cutoff-act runs as our child with the record read at the
- * start, and we wait for it. It exits 0 once the session is over and cleaned up;
- * anything else, and the session is ended here, but for the warning time: then
- * the session goes on without its warning, and we wait on (the only return). */
-static void act(const watch *w, int pidfd, const char *why) {
-        _cleanup_close_ int mfd = memfd_create("ephem-session", MFD_CLOEXEC);
-        char reason[64];
+/* A fired or cancelled timer: true when it is due; a clock change re-arms it. */
+static bool timer_due(int *fd, int64_t when) {
+        uint64_t ticks;
+
+        if (read(*fd, &ticks, sizeof(ticks)) == (ssize_t) sizeof(ticks))
+                return true;
+        if (errno != ECANCELED)
+                return false;
+        close(*fd);
+        *fd = arm_timer(when); /* fires at once when the new time is past it */
+        return *fd < 0;
+}
+
+/* A failure of ours at the warning time costs the session its warning; at any other
+ * event, the session. */
+static void give_up(const watch *w, int pidfd, bool warning, const char *reason) {
+        if (!warning)
+                end_session(w, pidfd, reason);
+        log_line(LOG_WARNING, "session %s: %s %s: no warning before the cut-off", session_id, act_path, reason);
+}
+
+/* The record as read at the start, in a sealed-to-exec memfd at offset 0. */
+static int record_memfd(void) {
+        int fd = memfd_create("ephem-session", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+
+        if (fd < 0 && errno == EINVAL) /* before Linux 6.3 */
+                fd = memfd_create("ephem-session", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, record, record_len) != (ssize_t) record_len || lseek(fd, 0, SEEK_SET) < 0) {
+                close(fd);
+                return -EIO;
+        }
+        return fd;
+}
+
+/* Waits for the child, and past the deadline by ACT_GRACE_S at most (a child that
+ * hangs). Returns its wait status, or -1 when it had to be killed. */
+static int wait_child(pid_t pid, int64_t deadline) {
+        _cleanup_close_ int child = (int) pidfd_open(pid, 0), late = arm_timer(deadline + ACT_GRACE_S);
         int status;
+
+        while (child >= 0 && late >= 0) {
+                struct pollfd p[2] = { { .fd = child, .events = POLLIN }, { .fd = late, .events = POLLIN } };
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents)
+                        break;
+                if (p[1].revents && timer_due(&late, deadline + ACT_GRACE_S)) {
+                        (void) syscall(SYS_pidfd_send_signal, child, SIGKILL, NULL, 0);
+                        (void) waitpid(pid, &status, 0);
+                        return -1;
+                }
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -1;
+        return status;
+}
+
+/*
+ * After arming: ephem-cutoff-act runs as our child, with the record as read at the
+ * start on fd 3 and, on fd 4, where it says once it has armed itself and taken
+ * over. It exits 0 once the session is over and cleaned up; anything else, and the
+ * session is ended here. The exception is the warning time, where a child that
+ * could not take over costs the session its warning only, and we watch on: the
+ * only return.
+ */
+static void act(const watch *w, int pidfd, const char *why) {
+        bool warning = streq(why, "warn"), took_over;
+        _cleanup_close_ int mfd = record_memfd(), took_r = -1;
+        int pipefd[2], status;
+        char reason[80], c = 0;
         pid_t pid;
 
-        if (mfd < 0 || write(mfd, record, record_len) != (ssize_t) record_len || lseek(mfd, 0, SEEK_SET) < 0)
-                end_session(w, pidfd, "could not be given the session record");
+        if (mfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+                give_up(w, pidfd, warning, "could not be given the session record");
+                return;
+        }
+        took_r = pipefd[0];
         pid = fork();
-        if (pid < 0)
-                end_session(w, pidfd, "could not be started");
+        if (pid < 0) {
+                close(pipefd[1]);
+                give_up(w, pidfd, warning, "could not be started");
+                return;
+        }
         if (pid == 0) {
-                /* dup2() onto itself would keep O_CLOEXEC. */
-                if ((mfd == 3 ? fcntl(mfd, F_SETFD, 0) : dup2(mfd, 3)) < 0 || setenv(CUTOFF_RECORD_ENV, "3", 1) < 0 ||
+                /* Above 4 first, so that neither lands on the other's target. */
+                int rec = fcntl(mfd, F_DUPFD_CLOEXEC, 5), tell = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 5);
+
+                if (rec < 0 || tell < 0 || dup2(rec, 3) < 0 || dup2(tell, 4) < 0 ||
+                    setenv(CUTOFF_RECORD_ENV, "3", 1) < 0 || setenv(CUTOFF_READY_ENV, "4", 1) < 0 ||
                     setenv(CUTOFF_WOKEN_ENV, why, 1) < 0)
                         _exit(126);
                 (void) execv(act_path, act_argv);
                 _exit(127);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        end_session(w, pidfd, "was lost");
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        close(pipefd[1]);
+        status = wait_child(pid, w->deadline);
+        took_over = read(took_r, &c, 1) == 1 && c == 'R';
+        if (status == 0)
                 _exit(0);
-        if (WIFEXITED(status))
+        if (status < 0)
+                (void) snprintf(reason, sizeof(reason), "was still running %d s after the deadline", ACT_GRACE_S);
+        else if (WIFEXITED(status))
                 (void) snprintf(reason, sizeof(reason), "exited with status %d", WEXITSTATUS(status));
         else
                 (void) snprintf(reason, sizeof(reason), "was killed by signal %d", WTERMSIG(status));
-        if (streq(why, "warn")) {
-                /* Our watches still stand: the deadline or a revocation tries again. */
-                log_line(LOG_WARNING, "session %s: %s %s: no warning before the cut-off", session_id, act_path, reason);
-                return;
-        }
-        end_session(w, pidfd, reason);
+        give_up(w, pidfd, warning && !took_over && status >= 0, reason);
 }
 
 /* Root's alone: owned by root (or us), not writable by group or others. */
@@ -319,19 +412,6 @@ static bool events_concern_us(int ino, int rev_fd, const watch *w) {
         return false;
 }
 
-/* A fired or cancelled timer: true when it is due; a clock change re-arms it. */
-static bool timer_due(int *fd, int64_t when) {
-        uint64_t ticks;
-
-        if (read(*fd, &ticks, sizeof(ticks)) == (ssize_t) sizeof(ticks))
-                return true;
-        if (errno != ECANCELED)
-                return false;
-        close(*fd);
-        *fd = arm_timer(when); /* fires at once when the new time is past it */
-        return *fd < 0;
-}
-
 int main(int argc, char **argv) {
         _cleanup_close_ int ino = -1, rev_fd = -1, pidfd = -1, t_dead = -1, t_warn = -1;
         userconf u = { 0 };
@@ -343,7 +423,6 @@ int main(int argc, char **argv) {
                 return 2;
         }
         session_id = argv[1];
-        openlog("ephem-cutoff", LOG_PID, LOG_AUTHPRIV);
         /* Started by open_session: fork once and let the first process exit, which the
          * module waits for, so that the helper is not sshd's child. */
         if (secure_getenv(CUTOFF_READY_ENV)) {

@@ -100,7 +100,7 @@ int cmd_users(int argc, char **argv) {
                 format_time(users[i].expires, expires, sizeof(expires));
                 format_left(users[i].expires - now, left, sizeof(left));
                 {
-                        int live = session_user_live(c, users[i].name);
+                        int live = session_user_live(c, users[i].name, NULL);
                         char sessions[16];
                         /* Session records are root's: others see the users only. */
                         (void) snprintf(sessions, sizeof(sessions), live < 0 ? "?" : "%d", live);

@@ -333,7 +333,7 @@ bool session_alive(const session_record *r) {
         return leader_alive(r);
 }
 
-int session_user_live(const ephem_config *c, const char *user) {
+int session_user_live(const ephem_config *c, const char *user, const char *except_id) {
         session_record *l = NULL;
         size_t n = 0;
         int k, live = 0;
@@ -342,7 +342,7 @@ int session_user_live(const ephem_config *c, const char *user) {
         if (k < 0)
                 return k == -ENOENT ? 0 : k;
         for (size_t i = 0; i < n; i++)
-                if (streq(l[i].user, user) && session_alive(&l[i]))
+                if (streq(l[i].user, user) && !(except_id && streq(l[i].id, except_id)) && session_alive(&l[i]))
                         live++;
         session_list_free(l, n);
         return live;
@@ -555,7 +555,7 @@ int session_kill(const ephem_config *c, const session_record *r, unsigned timeou
                         (void) logind_call("KillSession", r->logind, true);
                 /* The user manager and `systemd-run --user` units live outside the
                  * session scope: the user's last session takes them along. */
-                if (session_user_live(c, r->user) <= 1 && userconf_is_transient(&c->users, r->user))
+                if (session_user_live(c, r->user, r->id) == 0 && userconf_is_transient(&c->users, r->user))
                         (void) logind_terminate_user(r->uid);
         } else if (r->cgroup[0] && cgroup_populated(r->cgroup) >= 0) {
                 char path[SESSION_CGROUP_MAX + 16];
@@ -563,11 +563,12 @@ int session_kill(const ephem_config *c, const session_record *r, unsigned timeou
                 if (write_file(path, "1") < 0)
                         return -EIO;
         } else {
-                /* No cgroup: the UID when this is its only session, else the session id. */
-                /* Every process of the UID only for a transient user: a local
-                 * emergency account may run other things. */
-                int others = session_user_live(c, r->user);
-                if (others <= 1 && userconf_is_transient(&c->users, r->user))
+                /* No cgroup: the UID when this is its only session, else the session id.
+                 * Every process of the UID only for a transient user: a local emergency
+                 * account may run other things. The others are counted without this
+                 * session, whose record may be gone already (close_session). */
+                int others = session_user_live(c, r->user, r->id);
+                if (others == 0 && userconf_is_transient(&c->users, r->user))
                         (void) kill_matching(match_uid, &r->uid);
                 if (leader_alive(r)) {
                         pid_t sid = getsid(r->leader);

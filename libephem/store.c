@@ -583,7 +583,7 @@ int store_gc(const ephem_config *c, int64_t now, store_gc_flags flags, gc_stats 
                 return k;
         for (size_t i = 0; i < n; i++) {
                 const user_record *r = &users[i];
-                if (r->expires + (int64_t) c->leeway >= now || session_user_live(c, r->name) != 0 ||
+                if (r->expires + (int64_t) c->leeway >= now || session_user_live(c, r->name, NULL) != 0 ||
                     login_pending_for_user(c->state_dir, r->name, now, (int64_t) c->leeway))
                         continue;
                 if (store_user_remove(c, r->name, now) == 0) {

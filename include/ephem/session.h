@@ -66,8 +66,8 @@ void session_list_free(session_record *l, size_t n);
  * leader (same PID and start time) is alive. */
 bool session_alive(const session_record *r);
 
-/* Number of live sessions of `user` (0: none), or -errno. */
-int session_user_live(const ephem_config *c, const char *user);
+/* Number of live sessions of `user` but `except_id` (NULL: all; 0: none), or -errno. */
+int session_user_live(const ephem_config *c, const char *user, const char *except_id);
 
 /* Removes records of sessions whose processes are all gone (and their cgroups). */
 int session_gc(const ephem_config *c, int64_t now, unsigned *ret_removed);
