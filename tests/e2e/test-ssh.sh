@@ -257,6 +257,23 @@ check "a logout ends the setsid and nohup processes the session left running ($O
 for _ in $(seq 1 50); do [ -e /run/ephem/users/by-name/agent-11 ] || break; sleep 0.1; done
 check "... and removes the user" bash -c "[ '$OUT' = 2 ] && ! [ -e /run/ephem/users/by-name/agent-11 ]"
 
+# client_gone PID START: waits up to 15 s for the client to go; prints the seconds
+# since START. cutoff_alert PATTERN: ephem-cutoff logged an alert matching it (10 s).
+client_gone() {
+        local _
+        for _ in $(seq 1 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        echo $(($(date +%s) - $2))
+}
+cutoff_alert() {
+        local _
+        for _ in $(seq 1 100); do
+                journalctl --directory=/run/log/journal -o cat -p alert SYSLOG_IDENTIFIER=ephem-cutoff |
+                        grep -q "$1" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
 # ---- a configuration broken after the session opened: the deadline still holds ----
 # (ephem-cutoff-act cannot load it at the warning, 3 s before the deadline, which costs
 # the warning only, nor at the deadline; ephem-cutoff ends the session)
@@ -266,14 +283,11 @@ rig_ssh agent-12 "$(rig_mint 12 7)" 'echo started; sleep 60' >"$T/broken.out" 2>
 P=$!
 for _ in $(seq 1 50); do grep -qs started "$T/broken.out" && break; sleep 0.1; done
 echo 'this line is not valid' >>/etc/ephem/ephem.conf
-for _ in $(seq 1 150); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
-E=$(($(date +%s) - S))
+E=$(client_gone "$P" "$S")
 cp "$T/ephem.conf.good" /etc/ephem/ephem.conf
 check "with the configuration broken after it opened, a session still ends at its deadline (after $E s)" \
         bash -c "grep -qx started '$T/broken.out' && ! kill -0 $P 2>/dev/null && [ $E -ge 6 ] && [ $E -le 15 ]"
-check "... and ephem-cutoff says so, as an alert" bash -c "for _ in \$(seq 1 100); do
-        journalctl --directory=/run/log/journal -o cat -p alert SYSLOG_IDENTIFIER=ephem-cutoff |
-                grep -q 'exited with status 3' && exit 0; sleep 0.1; done; exit 1"
+check "... and ephem-cutoff says so, as an alert" cutoff_alert 'exited with status 3'
 wait "$P" 2>/dev/null
 
 # ---- ephem-cutoff without its other half: the session still ends at its deadline ----
@@ -285,13 +299,10 @@ sed -i "s|^cutoff_helper = .*|cutoff_helper = $T/alone/ephem-cutoff|" /etc/ephem
 S=$(date +%s)
 rig_ssh agent-8 "$(rig_mint 8 4)" 'echo started; sleep 60' >"$T/alone.out" 2>/dev/null &
 P=$!
-for _ in $(seq 1 150); do kill -0 "$P" 2>/dev/null || break; sleep 0.1; done
-E=$(($(date +%s) - S))
+E=$(client_gone "$P" "$S")
 check "without ephem-cutoff-act, a session still starts and ends at its deadline (after $E s)" \
         bash -c "grep -qx started '$T/alone.out' && ! kill -0 $P 2>/dev/null && [ $E -ge 3 ] && [ $E -le 12 ]"
-check "... and ephem-cutoff logs why, as an alert" bash -c "for _ in \$(seq 1 100); do
-        journalctl --directory=/run/log/journal -o cat -p alert SYSLOG_IDENTIFIER=ephem-cutoff |
-                grep -q 'exited with status 127' && exit 0; sleep 0.1; done; exit 1"
+check "... and ephem-cutoff logs why, as an alert" cutoff_alert 'exited with status 127'
 wait "$P" 2>/dev/null
 sed -i "s|^cutoff_helper = .*|cutoff_helper = $CUTOFF|" /etc/ephem/ephem.conf
 
