@@ -360,8 +360,10 @@ int session_gc(const ephem_config *c, int64_t now _unused_, unsigned *ret_remove
         for (size_t i = 0; i < n; i++) {
                 if (session_alive(&l[i]))
                         continue;
-                if (l[i].cgroup[0])
-                        (void) rmdir(l[i].cgroup);
+                /* A cgroup that cannot go yet (a read-only mount, EBUSY) keeps its
+                 * record, so that a later sweep removes both. */
+                if (l[i].cgroup[0] && rmdir(l[i].cgroup) < 0 && errno != ENOENT)
+                        continue;
                 if (session_remove(c, l[i].id) == 0)
                         removed++;
         }

@@ -311,6 +311,7 @@ sed -i "s|^cutoff_helper = .*|cutoff_helper = $CUTOFF|" /etc/ephem/ephem.conf
 # read-only bind mount of the cgroup2 tree, this namespace's own, leaves ephem
 # without a cgroup of its own for the session, as on a host without one)
 CG=$(awk '/ - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+"$EPHEMCTL" gc >/dev/null 2>&1 # the cgroups of the sessions above go while they can
 if [ -n "$CG" ] && mount --bind "$CG" "$CG" && mount -o remount,bind,ro "$CG"; then
         rig_ssh agent-13 "$(rig_mint 13 60)" 'nohup sleep 2101 >/dev/null 2>&1 & sleep 60' >/dev/null 2>&1 &
         PB=$!
@@ -325,6 +326,7 @@ if [ -n "$CG" ] && mount --bind "$CG" "$CG" && mount -o remount,bind,ro "$CG"; t
         check "... and the end of that last session takes what it left running (its UID)" \
                 bash -c "! pgrep -f '^sleep 2101$' >/dev/null"
         umount "$CG"
+        "$EPHEMCTL" gc >/dev/null 2>&1
 else
         ok "without a cgroup, a logout leaves the same user's other session running # SKIP no cgroup2 here"
         ok "... and the end of that last session takes what it left running # SKIP no cgroup2 here"
