@@ -846,10 +846,15 @@ static int open_session(pam_ctx *ctx, int argc, const char **argv) {
                 strcpy(s.deadline_reason, "max_session");
         }
         if (rec.breakglass) {
-                /* The emergency limit, where it is what ends the session. */
+                /* The emergency limit, counted from the login (a code's validity is that
+                 * limit: the session stage may start a second later), where it is what
+                 * ends the session. */
+                int64_t limit = (rec.auth_time > 0 && rec.auth_time <= now ? rec.auth_time : now) +
+                                (int64_t) c->breakglass_session;
+
                 s.breakglass = true;
-                if (now + (int64_t) c->breakglass_session <= s.deadline) {
-                        s.deadline = now + (int64_t) c->breakglass_session;
+                if (limit <= s.deadline) {
+                        s.deadline = limit;
                         strcpy(s.deadline_reason, "breakglass");
                 }
         }
